@@ -1,0 +1,38 @@
+/* The command line: one function per subcommand, shared option helpers.
+ * Only cli/ decides to exit; every command returns an exit code. */
+#ifndef NOISETTE_CLI_CLI_H
+#define NOISETTE_CLI_CLI_H
+
+#include <stdint.h>
+
+typedef enum {
+    EXIT_CODE_OK    = 0,    /* done */
+    EXIT_CODE_FAIL  = 1,    /* runtime error: bad input file, I/O, audit problems */
+    EXIT_CODE_USAGE = 2     /* bad command line */
+} ExitCode;
+
+int cmd_labels(int argc, char **argv);
+int cmd_audit(int argc, char **argv);
+
+/* Prints "noisette: error: <recorded message>" and returns the exit code
+ * for the ErrCode rc (usage errors -> 2, the rest -> 1). */
+int cli_report(int rc);
+
+/* Prints "noisette CMD: MESSAGE" and a pointer to --help; returns 2. */
+int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* After getopt_long has printed its own complaint: prints a pointer to
+ * --help and returns 2. */
+int cli_try_help(const char *cmd);
+
+/* Parses a non-negative integer that fits 64 bits; 0 ok, -1 bad. */
+int cli_parse_u64(const char *s, uint64_t *v);
+
+/* Parses a comma-separated list of percentages in (0,100) into ascending
+ * order; duplicates are refused. 0 ok, -1 bad (message recorded). */
+int cli_parse_levels(const char *s, double *levels, int *n, int max);
+
+/* Applies -v / -q. */
+void cli_set_verbosity(int verbose, int quiet);
+
+#endif

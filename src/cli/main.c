@@ -1,0 +1,68 @@
+/* noisette: one program, subcommands. main() picks the subcommand and hands
+ * it the remaining arguments; each returns the process exit code. */
+#include "cli/cli.h"
+
+#include "util/fileio.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#ifndef NOISETTE_VERSION
+#define NOISETTE_VERSION "unknown"
+#endif
+
+typedef struct {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *summary;
+} Command;
+
+static const Command COMMANDS[] = {
+    {"labels", cmd_labels, "make a noisy-label CSV for a dataset (seeded, exact counts)"},
+    {"audit", cmd_audit, "check a label CSV and show its realised noise"},
+};
+
+#define N_COMMANDS (sizeof COMMANDS / sizeof COMMANDS[0])
+
+static void print_help(FILE *out) {
+    fprintf(out,
+            "Usage: noisette COMMAND [OPTIONS] [ARGS]\n"
+            "       noisette --help | --version\n"
+            "\n"
+            "noisette is a toolkit for research on training with noisy labels, built\n"
+            "around the Noisy Imagenette benchmark.\n"
+            "\n"
+            "Commands:\n");
+    for (size_t i = 0; i < N_COMMANDS; i++)
+        fprintf(out, "  %-10s %s\n", COMMANDS[i].name, COMMANDS[i].summary);
+    fprintf(out,
+            "\n"
+            "'noisette COMMAND --help' describes one command.\n"
+            "\n"
+            "Exit codes: 0 done, 1 failed (bad input, I/O error, audit found problems),\n"
+            "2 bad command line.\n");
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2) {
+        print_help(stderr);
+        return EXIT_CODE_USAGE;
+    }
+    const char *cmd = argv[1];
+    if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0) {
+        print_help(stdout);
+        return EXIT_CODE_OK;
+    }
+    if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "-V") == 0) {
+        printf("noisette %s\n", NOISETTE_VERSION);
+        return EXIT_CODE_OK;
+    }
+
+    atomic_install_signal_cleanup();
+    for (size_t i = 0; i < N_COMMANDS; i++)
+        if (strcmp(cmd, COMMANDS[i].name) == 0)
+            return COMMANDS[i].run(argc - 1, argv + 1);
+
+    fprintf(stderr, "noisette: unknown command '%s'\nTry 'noisette --help'.\n", cmd);
+    return EXIT_CODE_USAGE;
+}

@@ -1,0 +1,9 @@
+/* Human names of the classes noisette knows by identifier: the ImageNet
+ * wnids of Imagenette and Imagewoof (spec: reference-training.md §11.4). */
+#ifndef NOISETTE_LABELS_CLASS_NAMES_H
+#define NOISETTE_LABELS_CLASS_NAMES_H
+
+/* The display name of a label ("tench" for n01440764), or NULL if unknown. */
+const char *class_display_name(const char *label);
+
+#endif
