@@ -17,13 +17,16 @@ all:
 
 test: test-release test-asan
 
-test-release: all
-	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+test-release:
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release -DNOISETTE_TESTS=ON
+	cmake --build $(BUILD) -j $(JOBS)
+	cd $(BUILD) && ctest --output-on-failure --no-tests=error -j $(JOBS)
 
 test-asan:
-	cmake -S . -B $(BUILD_ASAN) -DCMAKE_BUILD_TYPE=Debug -DNOISETTE_SANITIZE=ON
+	cmake -S . -B $(BUILD_ASAN) -DCMAKE_BUILD_TYPE=Debug -DNOISETTE_SANITIZE=ON \
+	      -DNOISETTE_TESTS=ON
 	cmake --build $(BUILD_ASAN) -j $(JOBS)
-	cd $(BUILD_ASAN) && ctest --output-on-failure -j $(JOBS)
+	cd $(BUILD_ASAN) && ctest --output-on-failure --no-tests=error -j $(JOBS)
 
 # The main job on the embedded default: noisy Fashion-MNIST labels, audited.
 demo: all

@@ -76,7 +76,7 @@ static int list_dir(const char *dir, int want_dirs, Names *out, long *skipped) {
             (*skipped)++;
     }
     closedir(d);
-    if (rc == ERR_OK)
+    if (rc == ERR_OK && out->n > 1)
         qsort(out->items, (size_t)out->n, sizeof *out->items, cmp_str);
     return rc;
 }

@@ -11,6 +11,7 @@
 #include "util/fileio.h"
 #include "util/strmap.h"
 
+#include <ctype.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,7 +49,9 @@ static int level_of_name(const char *name, double *pct) {
         return 0;
     const char *num = name + strlen(LEVEL_PREFIX);
     char *end;
-    if (!*num || *num == ' ' || *num == '+' || *num == '-')
+    /* A number as written, digit first: strtod alone would also skip white
+     * space (a "\v25" would not survive being written back) and take a sign. */
+    if (!isdigit((unsigned char)*num) && *num != '.')
         return 0;
     double v = strtod(num, &end);
     if (*end || !isfinite(v) || v < 0 || v >= 100)
@@ -71,6 +74,12 @@ static int parse_header(CsvReader *r, LabelTable *t, Header *h) {
             slot = &h->col_path;
         } else if (strcmp(f, "is_valid") == 0) {
             slot = &h->col_valid;
+        } else if (strncmp(f, LEVEL_PREFIX, strlen(LEVEL_PREFIX)) == 0 &&
+                   strlen(f) - strlen(LEVEL_PREFIX) >= LABELS_LEVEL_TEXT) {
+            /* Longer than level_text holds: it could not be written back. */
+            return err_set(ERR_PARSE, "%s:1:%d: column name \"%.64s\" too long (at most "
+                           "%d characters after %s)", r->name, r->field_col[c], f,
+                           LABELS_LEVEL_TEXT - 1, LEVEL_PREFIX);
         } else if (level_of_name(f, &pct) && pct == 0) {
             slot = &h->col_truth;
         } else if (level_of_name(f, &pct)) {
@@ -318,7 +327,7 @@ int labels_parse(const char *name, const char *data, size_t len, LabelTable *t) 
     while (rc >= 0 && (rc = csv_read_row(&r)) > 0)
         rc = parse_row(&r, &h, t, &b);
     if (rc == 0 && t->n_rows == 0)
-        rc = err_set(ERR_PARSE, "%s: no data rows after the header", name);
+        rc = err_set(ERR_PARSE, "%s:%ld: no data rows after the header", name, r.line);
     if (rc == 0)
         rc = finish(t, &b);
 

@@ -37,8 +37,13 @@ int err_prefix(int code, const char *fmt, ...) {
     int n = vsnprintf(err_buf, sizeof err_buf, fmt, ap);
     va_end(ap);
 
-    if (n >= 0 && (size_t)n < sizeof err_buf)
-        snprintf(err_buf + n, sizeof err_buf - (size_t)n, ": %s", old);
+    /* Append ": old", cut to fit. */
+    if (n >= 0 && (size_t)n + 3 <= sizeof err_buf) {
+        size_t len = strnlen(old, sizeof err_buf - (size_t)n - 3);
+        memcpy(err_buf + n, ": ", 2);
+        memcpy(err_buf + n + 2, old, len);
+        err_buf[(size_t)n + 2 + len] = '\0';
+    }
     return code;
 }
 

@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Installs the Debian packages noisette needs to build, test and run its demo,
+# skipping those already installed. Safe to run again. Works as root, or
+# through sudo for another user.
+#
+#   scripts/install-deps.sh           build, tests, demo data
+#   scripts/install-deps.sh --fuzz    also clang's libFuzzer, for `make fuzz`
+set -euo pipefail
+
+packages=(
+    build-essential     # gcc, make, libc headers
+    cmake
+    zlib1g-dev          # gzip-compressed IDX files
+    libcmocka-dev       # unit tests
+    dataset-fashion-mnist   # the embedded default dataset (demo, tests)
+)
+for arg in "$@"; do
+    case "$arg" in
+        --fuzz) packages+=(clang libclang-rt-14-dev) ;;
+        -h|--help) sed -n '2,7p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        *) echo "install-deps.sh: unknown option '$arg' (try --help)" >&2; exit 2 ;;
+    esac
+done
+
+installed() {
+    dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'
+}
+
+missing=()
+for p in "${packages[@]}"; do
+    installed "$p" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+    echo "install-deps: all ${#packages[@]} packages already installed"
+    exit 0
+fi
+
+if [ "$(id -u)" -eq 0 ]; then
+    as_root=()
+elif command -v sudo >/dev/null 2>&1; then
+    as_root=(sudo)
+else
+    echo "install-deps: need root or sudo to install: ${missing[*]}" >&2
+    exit 1
+fi
+
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+"${as_root[@]}" apt-get update -q
+"${as_root[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"
+echo "install-deps: done"

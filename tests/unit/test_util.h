@@ -1,0 +1,32 @@
+/* Helpers shared by the unit tests: temporary folders and files, and the
+ * cmocka includes in the order cmocka needs them. */
+#ifndef NOISETTE_TEST_UTIL_H
+#define NOISETTE_TEST_UTIL_H
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+/* A new empty folder under $TMPDIR (or /tmp); the caller frees the string
+ * and may remove the folder with test_rmtree. */
+char *test_mkdtemp(void);
+
+/* Writes len bytes to path (creating folders above it); fails the test on
+ * any error. */
+void test_write(const char *path, const void *data, size_t len);
+
+/* Same, for a NUL-terminated string. */
+void test_write_str(const char *path, const char *s);
+
+/* Removes a folder and everything under it. */
+void test_rmtree(const char *path);
+
+/* Asserts that haystack contains needle, printing both if not. */
+#define assert_contains(haystack, needle) \
+    test_assert_contains((haystack), (needle), __FILE__, __LINE__)
+void test_assert_contains(const char *haystack, const char *needle, const char *file, int line);
+
+#endif
