@@ -21,15 +21,6 @@ static int parse(const char *s, LabelTable *t) {
     return labels_parse("t.csv", s, strlen(s), t);
 }
 
-static char *write_to_string(const LabelTable *t, size_t *len) {
-    char *buf = NULL;
-    FILE *fp = open_memstream(&buf, len);
-    assert_non_null(fp);
-    assert_int_equal(labels_write(t, fp), 0);
-    fclose(fp);
-    return buf;
-}
-
 static void test_parse_small(void **state) {
     (void)state;
     LabelTable t;
@@ -68,7 +59,7 @@ static void test_write_round_trip(void **state) {
     LabelTable t;
     assert_int_equal(parse(SMALL, &t), 0);
     size_t len;
-    char *out = write_to_string(&t, &len);
+    char *out = test_table_bytes(&t, &len);
     assert_string_equal(out, SMALL);
     free(out);
     labels_free(&t);
@@ -83,7 +74,7 @@ static void test_quoted_round_trip(void **state) {
     assert_string_equal(t.paths[0], "train/a,b/1.jpg");
     assert_string_equal(t.names[0], "x\"y");
     size_t len;
-    char *out = write_to_string(&t, &len);
+    char *out = test_table_bytes(&t, &len);
     assert_string_equal(out, s);
     free(out);
     labels_free(&t);
@@ -232,7 +223,7 @@ static void check_published(const Published *p) {
     char *orig;
     size_t orig_len, len;
     assert_int_equal(file_read_all(path, 1 << 26, &orig, &orig_len), 0);
-    char *out = write_to_string(&t, &len);
+    char *out = test_table_bytes(&t, &len);
     assert_int_equal(len, orig_len);
     assert_memory_equal(out, orig, len);
     free(out);

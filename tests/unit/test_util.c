@@ -58,3 +58,15 @@ void test_assert_contains(const char *haystack, const char *needle, const char *
         _fail(file, line);
     }
 }
+
+char *test_table_bytes(const LabelTable *t, size_t *len) {
+    char *buf = NULL;
+    size_t n;
+    FILE *fp = open_memstream(&buf, &n);
+    assert_non_null(fp);
+    assert_int_equal(labels_write(t, fp), 0);
+    fclose(fp);
+    if (len)
+        *len = n;
+    return buf;
+}

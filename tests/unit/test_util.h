@@ -10,6 +10,8 @@
 
 #include <cmocka.h>
 
+#include "labels/label_table.h"
+
 /* A new empty folder under $TMPDIR (or /tmp); the caller frees the string
  * and may remove the folder with test_rmtree. */
 char *test_mkdtemp(void);
@@ -23,6 +25,10 @@ void test_write_str(const char *path, const char *s);
 
 /* Removes a folder and everything under it. */
 void test_rmtree(const char *path);
+
+/* The table as labels_write writes it, in a new string (free()); *len
+ * receives its length when len is not NULL. */
+char *test_table_bytes(const LabelTable *t, size_t *len);
 
 /* Asserts that haystack contains needle, printing both if not. */
 #define assert_contains(haystack, needle) \
