@@ -163,8 +163,13 @@ static int run(LabelsArgs *a) {
                      "('-' for standard output)", a->data);
     if (rc == ERR_OK && a->matrix_path)
         rc = prepare_matrix(a, &t, &matrix);
-    if (rc == ERR_OK)
+    if (rc == ERR_OK) {
+        static const char *const KIND[] = {"uniform", "pairflip", "matrix"};
+        log_debug("%s: %d rows, %d classes; %s noise, seed %llu, %s levels", a->data,
+                  t.n_rows, t.n_classes, KIND[a->spec.kind],
+                  (unsigned long long)a->spec.seed, a->spec.nested ? "nested" : "independent");
         rc = noise_apply(&t, &a->spec);
+    }
     if (rc == ERR_OK)
         rc = write_table(&t, out, a->force);
     if (rc == ERR_OK)
