@@ -23,6 +23,11 @@ long noise_uniform_count(double pct, long n) {
     return k < n ? k : n;
 }
 
+long noise_pairflip_count(double pct, long n) {
+    long k = (long)floor(pct * (double)n / 100.0 + 0.5);
+    return k < n ? k : n;
+}
+
 void noise_largest_remainder(long n, const double *weights, int k, long *counts) {
     long given = 0;
     for (int j = 0; j < k; j++) {
@@ -191,18 +196,19 @@ static int apply_class_conditional(LabelTable *t, const NoiseSpec *s, Rng *rng) 
         if (!s->nested)
             class_rows_shuffle(&cr, k, rng);
 
-        /* Row i of this level's transition matrix, then its counts. */
-        double p = s->levels[l] / 100.0;
+        /* Class c's counts per label: its matrix row by largest remainder,
+         * or the pair-flip count to the next class. */
         for (int c = 0; c < k; c++) {
+            long n_c = cr.start[c + 1] - cr.start[c];
             if (s->kind == NOISE_MATRIX) {
                 memcpy(row_t, s->matrix + (size_t)c * (size_t)k, (size_t)k * sizeof *row_t);
+                noise_largest_remainder(n_c, row_t, k, counts);
             } else {
-                memset(row_t, 0, (size_t)k * sizeof *row_t);
-                row_t[c] = 1 - p;
-                row_t[(c + 1) % k] += p;
+                memset(counts, 0, (size_t)k * sizeof *counts);
+                long flip = noise_pairflip_count(s->levels[l], n_c);
+                counts[c] = n_c - flip;
+                counts[(c + 1) % k] = flip;
             }
-            long n_c = cr.start[c + 1] - cr.start[c];
-            noise_largest_remainder(n_c, row_t, k, counts);
 
             /* Rows go to labels in label order over one shuffled list, so
              * with a shared shuffle (nested) a growing flip count takes a

@@ -5,7 +5,7 @@
  *                  random set of exactly ceil(P/100 * N) training rows gets a
  *                  label drawn uniformly from the K-1 other classes.
  *   NOISE_PAIRFLIP class i -> class i+1 (mod K, sorted order), per class:
- *                  round(P/100 * N_i) rows of class i, by largest remainder.
+ *                  round(P/100 * N_i) rows of class i, halves rounded up.
  *   NOISE_MATRIX   a K x K row-stochastic T: of class i's N_i training rows,
  *                  N_i * T_ij (largest remainder) get label j. One level.
  * Levels are independent draws (as the reference) unless nested is set: then
@@ -37,6 +37,10 @@ typedef struct {
 /* Number of the N training rows the uniform rule changes at pct percent:
  * ceil(pct * N / 100), with pct * N formed exactly for whole-number pct. */
 long noise_uniform_count(double pct, long n);
+
+/* Rows of a class of n training rows that pair-flip moves at pct percent:
+ * round(pct * n / 100), halves rounded up, the product exact as above. */
+long noise_pairflip_count(double pct, long n);
 
 /* Splits n items over k bins in proportion to weights (summing to 1):
  * floor(n * w_j) each, then one more to the bins with the largest

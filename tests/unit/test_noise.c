@@ -219,6 +219,37 @@ static void test_largest_remainder(void **state) {
     assert_int_equal(c[0] + c[1] + c[2], 0);
 }
 
+/* Halves round up for every class, the last one (which flips to class 0)
+ * included: 25% of 14 rows is 4. */
+static void test_pairflip_count_rule(void **state) {
+    (void)state;
+    assert_int_equal(noise_pairflip_count(25, 14), 4);
+    assert_int_equal(noise_pairflip_count(25, 13), 3);
+    assert_int_equal(noise_pairflip_count(10, 1003), 100);
+    assert_int_equal(noise_pairflip_count(45, 201), 90);
+    assert_int_equal(noise_pairflip_count(50, 9), 5);
+
+    /* two classes of 14 training rows each */
+    const char *paths[28], *truth[28];
+    char names[28][8];
+    uint8_t valid[28] = {0};
+    for (int i = 0; i < 28; i++) {
+        snprintf(names[i], sizeof names[i], "r%02d", i);
+        paths[i] = names[i];
+        truth[i] = i < 14 ? "a" : "b";
+    }
+    LabelTable t;
+    assert_int_equal(labels_from_truth(&t, 28, paths, truth, valid), 0);
+    NoiseSpec s = {.kind = NOISE_PAIRFLIP, .n_levels = 1, .levels = {25}, .seed = 8};
+    assert_int_equal(noise_apply(&t, &s), 0);
+    long flipped[2] = {0};
+    for (int i = 0; i < t.n_rows; i++)
+        flipped[t.truth[i]] += labels_noisy(&t, 0)[i] != t.truth[i];
+    assert_int_equal(flipped[0], 4);
+    assert_int_equal(flipped[1], 4);
+    labels_free(&t);
+}
+
 static void test_pairflip_counts(void **state) {
     (void)state;
     LabelTable t;
@@ -241,12 +272,8 @@ static void test_pairflip_counts(void **state) {
                 flipped[a]++;
             }
         }
-        for (int c = 0; c < 5; c++) {
-            double w[2] = {1 - s.levels[l] / 100, s.levels[l] / 100};
-            long want[2];
-            noise_largest_remainder(size[c], w, 2, want);
-            assert_int_equal(flipped[c], want[1]);
-        }
+        for (int c = 0; c < 5; c++)
+            assert_int_equal(flipped[c], noise_pairflip_count(s.levels[l], size[c]));
     }
     /* nested: every row flipped at 10% is flipped at 45% */
     for (int i = 0; i < t.n_rows; i++)
@@ -324,6 +351,7 @@ int main(void) {
         cmocka_unit_test(test_nested_levels_contain_lower),
         cmocka_unit_test(test_independent_levels_overlap_by_chance),
         cmocka_unit_test(test_largest_remainder),
+        cmocka_unit_test(test_pairflip_count_rule),
         cmocka_unit_test(test_pairflip_counts),
         cmocka_unit_test(test_matrix_counts),
         cmocka_unit_test(test_matrix_checks),
