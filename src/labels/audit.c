@@ -58,13 +58,20 @@ int audit_compute(const LabelTable *t, LabelAudit *a) {
         a->problems += la->changed_valid + la->outside;
     }
 
-    /* Nested only if each level's changes survive into the next. */
-    a->nested = t->n_levels >= 2;
-    for (int l = 0; l + 1 < t->n_levels; l++) {
-        int lo = t->levels[l] < t->levels[l + 1] ? l : l + 1;
-        if (!level_contains(t, lo, lo == l ? l + 1 : l))
-            a->nested = 0;
+    /* Nested only if each level's changes survive into the next higher
+     * level (columns may come in any order in the file). */
+    int order[LABELS_MAX_LEVELS];
+    for (int l = 0; l < t->n_levels; l++) {
+        int at = l;
+        while (at > 0 && t->levels[order[at - 1]] > t->levels[l]) {
+            order[at] = order[at - 1];
+            at--;
+        }
+        order[at] = l;
     }
+    a->nested = t->n_levels >= 2;
+    for (int r = 0; r + 1 < t->n_levels && a->nested; r++)
+        a->nested = level_contains(t, order[r], order[r + 1]);
     return ERR_OK;
 
 nomem:

@@ -122,7 +122,10 @@ int atomic_open(AtomicFile *af, const char *path, int overwrite) {
     int fd = mkstemp(af->tmp);
     if (fd < 0)
         return err_set_errno(ERR_IO, "%s: cannot create a temporary file", path);
-    fchmod(fd, 0644);
+    /* mkstemp makes the file private; give it the usual umask mode. */
+    mode_t mask = umask(0);
+    umask(mask);
+    fchmod(fd, 0666 & ~mask);
     atomic_track(af->tmp);
 
     af->fp = fdopen(fd, "wb");

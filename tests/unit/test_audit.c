@@ -63,6 +63,29 @@ static void test_nested_detected(void **state) {
     labels_free(&t);
 }
 
+/* Columns out of order (50 before 5 before 25): nesting is judged by level. */
+static void test_nested_any_column_order(void **state) {
+    (void)state;
+    const char *s = "path,noisy_labels_0,noisy_labels_50,noisy_labels_5,noisy_labels_25,is_valid\n"
+                    "r1,a,b,a,a,False\nr2,a,b,b,b,False\nr3,b,b,b,b,False\n";
+    LabelTable t;
+    LabelAudit a;
+    assert_int_equal(labels_parse("t.csv", s, strlen(s), &t), 0);
+    assert_int_equal(audit_compute(&t, &a), 0);
+    assert_true(a.nested);
+    audit_free(&t, &a);
+    labels_free(&t);
+
+    /* r1 changes at 25 but not at 50: not nested */
+    const char *u = "path,noisy_labels_0,noisy_labels_50,noisy_labels_5,noisy_labels_25,is_valid\n"
+                    "r1,a,a,a,b,False\nr2,a,b,b,b,False\nr3,b,b,b,b,False\n";
+    assert_int_equal(labels_parse("t.csv", u, strlen(u), &t), 0);
+    assert_int_equal(audit_compute(&t, &a), 0);
+    assert_false(a.nested);
+    audit_free(&t, &a);
+    labels_free(&t);
+}
+
 static void test_report_text(void **state) {
     (void)state;
     LabelTable t;
@@ -91,6 +114,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_counts_and_problems),
         cmocka_unit_test(test_nested_detected),
+        cmocka_unit_test(test_nested_any_column_order),
         cmocka_unit_test(test_report_text),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
