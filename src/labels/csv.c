@@ -94,12 +94,87 @@ static int crlf_end(CsvReader *r) {
 
 enum { ST_START, ST_PLAIN, ST_QUOTED, ST_AFTER_QUOTE };
 
+/* Parser state within one record. */
+typedef struct {
+    int    st;
+    size_t used;                /* bytes of r->buf filled */
+    long   quote_line;          /* where the open quote sits, for messages */
+    int    quote_col;
+    int    done;                /* the record's line end was consumed */
+} RowState;
+
+/* Field start: a quote opens a quoted field, anything else a plain one
+ * (the byte itself is handled by the plain state). */
+static int step_start(CsvReader *r, RowState *rs, char c) {
+    int rc = field_begin(r, rs->used, r->pos);
+    if (rc < 0)
+        return rc;
+    if (c == '"') {
+        rs->quote_line = r->line;
+        rs->quote_col = col_at(r, r->pos);
+        rs->st = ST_QUOTED;
+        r->pos++;
+    } else {
+        rs->st = ST_PLAIN;
+    }
+    return ERR_OK;
+}
+
+/* Inside a plain field, or just after a closing quote: a comma ends the
+ * field, LF (or an allowed CRLF) the record; after a quote nothing else
+ * may follow, and a plain field may not hold a quote. */
+static int step_plain(CsvReader *r, RowState *rs, char c) {
+    int rc;
+    if (c == ',') {
+        rs->st = ST_START;
+        r->pos++;
+        return buf_put(r, &rs->used, '\0');
+    }
+    if (c == '\n') {
+        r->pos++;
+        rs->done = 1;
+        return ERR_OK;
+    }
+    if (c == '\r') {
+        if ((rc = crlf_end(r)) < 0)
+            return rc;
+        rs->done = 1;
+        return ERR_OK;
+    }
+    if (rs->st == ST_AFTER_QUOTE)
+        return fail(r, r->pos, "unexpected character after a closing quote "
+                               "(expected a comma or a line end)");
+    if (c == '"')
+        return fail(r, r->pos, "quote inside an unquoted field "
+                               "(quote the whole field and double the quote)");
+    r->pos++;
+    return buf_put(r, &rs->used, c);
+}
+
+/* Inside quotes: "" is one quote, a lone " closes, all else is text. */
+static int step_quoted(CsvReader *r, RowState *rs, char c) {
+    if (c == '"') {
+        if (r->pos + 1 < r->len && r->data[r->pos + 1] == '"') {
+            r->pos += 2;
+            return buf_put(r, &rs->used, '"');
+        }
+        rs->st = ST_AFTER_QUOTE;
+        r->pos++;
+        return ERR_OK;
+    }
+    r->pos++;
+    if (c == '\n') {
+        r->line++;
+        r->line_start = r->pos;
+    }
+    return buf_put(r, &rs->used, c);
+}
+
 int csv_read_row(CsvReader *r) {
-    const char *d = r->data;
-    size_t used = 0;
+    int rc;
 
     /* A byte-order mark can only sit at the very start. */
-    if (r->pos == 0 && r->len >= 3 && memcmp(d, UTF8_BOM, 3) == 0) {
+    if (r->pos == 0 && r->len >= 3 && memcmp(r->data, UTF8_BOM, 3) == 0) {
         if (!(r->flags & CSV_ALLOW_BOM))
             return fail(r, 0, "file starts with a UTF-8 byte-order mark; the label format "
                               "has none (remove it with: sed -i '1s/^\\xEF\\xBB\\xBF//' FILE)");
@@ -108,103 +183,38 @@ int csv_read_row(CsvReader *r) {
     if (r->pos >= r->len)
         return 0;
 
+    /* Byte by byte until the record's line end or the end of input. */
+    RowState rs = {ST_START, 0, 0, 0, 0};
+    size_t row_start = r->pos;
     r->n_fields = 0;
     r->row_line = r->line;
-    size_t row_start = r->pos;
-    size_t quote_pos = 0;
-    long quote_line = 0;
-    int quote_col = 0;
-    int st = ST_START, rc, done = 0;
-
-    while (!done) {
+    while (!rs.done) {
         if (r->pos - row_start > CSV_RECORD_MAX)
             return fail(r, r->pos, "record longer than 1 MiB; is this a label CSV?");
-
-        /* End of input closes the record, except inside quotes. */
         if (r->pos >= r->len) {
-            if (st == ST_QUOTED)
+            if (rs.st == ST_QUOTED)
                 return err_set(ERR_PARSE, "%s:%ld:%d: quoted field never closed (end of file)",
-                               r->name, quote_line, quote_col);
-            if (st == ST_START && (rc = field_begin(r, used, r->pos)) < 0)
+                               r->name, rs.quote_line, rs.quote_col);
+            if (rs.st == ST_START && (rc = field_begin(r, rs.used, r->pos)) < 0)
                 return rc;
             break;
         }
-
-        char c = d[r->pos];
+        char c = r->data[r->pos];
         if (c == '\0')
             return fail(r, r->pos, "NUL byte; is this a text file?");
-
-        switch (st) {
-        case ST_START:
-            if ((rc = field_begin(r, used, r->pos)) < 0)
-                return rc;
-            if (c == '"') {
-                quote_pos = r->pos;
-                quote_line = r->line;
-                quote_col = col_at(r, quote_pos);
-                st = ST_QUOTED;
-                r->pos++;
-            } else {
-                st = ST_PLAIN;
-            }
-            break;
-
-        case ST_PLAIN:
-        case ST_AFTER_QUOTE:
-            if (c == ',') {
-                if ((rc = buf_put(r, &used, '\0')) < 0)
-                    return rc;
-                st = ST_START;
-                r->pos++;
-            } else if (c == '\n') {
-                r->pos++;
-                done = 1;
-            } else if (c == '\r') {
-                if ((rc = crlf_end(r)) < 0)
-                    return rc;
-                done = 1;
-            } else if (st == ST_AFTER_QUOTE) {
-                return fail(r, r->pos, "unexpected character after a closing quote "
-                                       "(expected a comma or a line end)");
-            } else if (c == '"') {
-                return fail(r, r->pos, "quote inside an unquoted field "
-                                       "(quote the whole field and double the quote)");
-            } else {
-                if ((rc = buf_put(r, &used, c)) < 0)
-                    return rc;
-                r->pos++;
-            }
-            break;
-
-        case ST_QUOTED:
-            if (c == '"') {
-                if (r->pos + 1 < r->len && d[r->pos + 1] == '"') {
-                    if ((rc = buf_put(r, &used, '"')) < 0)
-                        return rc;
-                    r->pos += 2;
-                } else {
-                    st = ST_AFTER_QUOTE;
-                    r->pos++;
-                }
-            } else {
-                if ((rc = buf_put(r, &used, c)) < 0)
-                    return rc;
-                r->pos++;
-                if (c == '\n') {
-                    r->line++;
-                    r->line_start = r->pos;
-                }
-            }
-            break;
-        }
+        rc = rs.st == ST_START  ? step_start(r, &rs, c)
+           : rs.st == ST_QUOTED ? step_quoted(r, &rs, c)
+                                : step_plain(r, &rs, c);
+        if (rc < 0)
+            return rc;
     }
-    if ((rc = buf_put(r, &used, '\0')) < 0)
+    if ((rc = buf_put(r, &rs.used, '\0')) < 0)
         return rc;
 
     /* The record is complete: turn offsets into pointers, move to next line. */
     for (int i = 0; i < r->n_fields; i++)
         r->fields[i] = r->buf + (uintptr_t)r->fields[i];
-    if (done) {
+    if (rs.done) {
         r->line++;
         r->line_start = r->pos;
     }
