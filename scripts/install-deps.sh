@@ -11,6 +11,8 @@ packages=(
     build-essential     # gcc, make, libc headers
     cmake
     zlib1g-dev          # gzip-compressed IDX files
+    libjpeg62-turbo-dev # JPEG decoding (the libjpeg-turbo Pillow uses)
+    libpng-dev          # PNG decoding
     libcmocka-dev       # unit tests
     dataset-fashion-mnist   # the embedded default dataset (demo, tests)
 )

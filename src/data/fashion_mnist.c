@@ -7,6 +7,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 const char *const FMNIST_CLASS_NAMES[FMNIST_CLASSES] = {
     "tshirt_top", "trouser", "pullover", "dress", "coat",
@@ -17,15 +18,28 @@ static const char *const FMNIST_LABEL_FILES[2] = {
     "train-labels-idx1-ubyte.gz", "t10k-labels-idx1-ubyte.gz",
 };
 
+static const char *const FMNIST_IMAGE_FILES[2] = {
+    "train-images-idx3-ubyte.gz", "t10k-images-idx3-ubyte.gz",
+};
+
+#define FMNIST_N_TRAIN 60000
+#define FMNIST_N_TEST  10000
+
 #define FMNIST_PATH_LEN 32
 
-int fmnist_label_table(const char *dir, LabelTable *t) {
-    if (!dir)
-        dir = FMNIST_DEFAULT_DIR;
+static int check_dir(const char *dir) {
     if (!file_is_dir(dir))
         return err_set(ERR_IO, "%s: no such folder; install Fashion-MNIST with "
                        "'apt-get install dataset-fashion-mnist' or name its folder "
                        "with --fashion-mnist-dir", dir);
+    return ERR_OK;
+}
+
+int fmnist_label_table(const char *dir, LabelTable *t) {
+    if (!dir)
+        dir = FMNIST_DEFAULT_DIR;
+    if (check_dir(dir) < 0)
+        return ERR_IO;
 
     /* Both label files, checked: one dimension, labels in 0..9. */
     IdxArray split[2] = {{0}};
@@ -71,4 +85,52 @@ int fmnist_label_table(const char *dir, LabelTable *t) {
     idx_free(&split[0]);
     idx_free(&split[1]);
     return rc;
+}
+
+int fmnist_read_images(const char *dir, uint8_t **pixels, int *n_images) {
+    if (!dir)
+        dir = FMNIST_DEFAULT_DIR;
+    if (check_dir(dir) < 0)
+        return ERR_IO;
+
+    /* Both files: N x 28 x 28 bytes each, then one buffer in row order. */
+    IdxArray split[2] = {{0}};
+    int rc = ERR_OK;
+    for (int s = 0; s < 2 && rc == ERR_OK; s++) {
+        char path[4096];
+        snprintf(path, sizeof path, "%s/%s", dir, FMNIST_IMAGE_FILES[s]);
+        rc = idx_read(path, &split[s]);
+        if (rc == ERR_OK && (split[s].ndim != 3 || split[s].dims[1] != FMNIST_SIDE ||
+                             split[s].dims[2] != FMNIST_SIDE))
+            rc = err_set(ERR_PARSE, "%s: expected N x 28 x 28 images", path);
+    }
+    if (rc == ERR_OK) {
+        *pixels = malloc(split[0].size + split[1].size);
+        if (!*pixels)
+            rc = err_set(ERR_NOMEM, "out of memory");
+    }
+    if (rc == ERR_OK) {
+        memcpy(*pixels, split[0].data, split[0].size);
+        memcpy(*pixels + split[0].size, split[1].data, split[1].size);
+        *n_images = (int)(split[0].dims[0] + split[1].dims[0]);
+    }
+    idx_free(&split[0]);
+    idx_free(&split[1]);
+    return rc;
+}
+
+int fmnist_path_index(const char *path) {
+    int base, limit;
+    const char *num;
+    if (strncmp(path, "train/", 6) == 0) {
+        base = 0, limit = FMNIST_N_TRAIN, num = path + 6;
+    } else if (strncmp(path, "val/", 4) == 0) {
+        base = FMNIST_N_TRAIN, limit = FMNIST_N_TEST, num = path + 4;
+    } else {
+        return -1;
+    }
+    if (strlen(num) != 5 || strspn(num, "0123456789") != 5)
+        return -1;
+    int i = atoi(num);
+    return i < limit ? base + i : -1;
 }

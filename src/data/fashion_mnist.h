@@ -18,4 +18,17 @@ extern const char *const FMNIST_CLASS_NAMES[FMNIST_CLASSES];
  * default folder): training rows, then validation rows. */
 int fmnist_label_table(const char *dir, LabelTable *t);
 
+#define FMNIST_SIDE 28
+
+/* Reads the training and test images from dir (NULL: the default folder)
+ * into one new buffer (*pixels, owned by the caller, free()): 60,000 then
+ * 10,000 images of 28x28 bytes, in file order, so image r is the table
+ * row r of fmnist_label_table. */
+int fmnist_read_images(const char *dir, uint8_t **pixels, int *n_images);
+
+/* Image index of a Fashion-MNIST row path: "train/00042" -> 42,
+ * "val/00042" -> 60042. -1 if the path is not of that form or out of
+ * range. */
+int fmnist_path_index(const char *path);
+
 #endif

@@ -28,8 +28,9 @@ typedef struct {
     int         w, h;       /* full size, before any DCT scaling */
 } ImageInfo;
 
-/* Sets im's size and makes px hold at least w*h*c bytes (growing only).
- * 0 or ERR_NOMEM. */
+/* Sets im's size and makes px hold at least w*h*c bytes (growing only;
+ * old pixels are not kept). 0, ERR_NOMEM, or ERR_INVALID for a negative
+ * size or fewer than one channel. */
 int image_reserve(Image *im, int w, int h, int c);
 
 void image_free(Image *im);
@@ -51,10 +52,11 @@ int image_decode(const uint8_t *data, size_t len, const char *name, int scale_ei
 /* Scratch memory that image_resize reuses between calls. */
 typedef struct {
     uint8_t *tmp;           /* the 8-bit intermediate of the horizontal pass */
-    size_t   tmp_cap;
-    int32_t *coef;          /* fixed-point weights of both passes */
+    size_t   tmp_cap;       /* bytes */
+    int32_t *coef;          /* fixed-point weights of both passes, then one
+                             * row of vertical-pass accumulators */
     int     *bounds;        /* first tap and tap count per output index */
-    size_t   coef_cap, bounds_cap;
+    size_t   coef_cap, bounds_cap;  /* elements */
 } ResizeScratch;
 
 /* Resizes the box [x0, x0+bw) x [y0, y0+bh) of src (inside it) to
@@ -62,7 +64,8 @@ typedef struct {
  * Image.crop(box).resize((out_w, out_h), Image.BILINEAR): a separable
  * triangle filter widened by the scale factor (antialiased), 22-bit fixed
  * point weights, horizontal pass first into an 8-bit intermediate, a pass
- * skipped when its size does not change. 0, ERR_NOMEM or ERR_INVALID. */
+ * skipped when its size does not change. out must not be src. 0, ERR_NOMEM
+ * or ERR_INVALID (box outside src, a size below 1, out == src). */
 int image_resize(const Image *src, int x0, int y0, int bw, int bh, int out_w, int out_h,
                  Image *out, ResizeScratch *scratch);
 

@@ -17,6 +17,15 @@ void rng_seed(Rng *r, uint64_t seed) {
         r->s[i] = rng_splitmix64(&sm);
 }
 
+void rng_seed_stream(Rng *r, uint64_t seed, uint64_t a, uint64_t b) {
+    /* Chain SplitMix64 through the three numbers; each step mixes fully, so
+     * neighbouring (a, b) give unrelated states. */
+    uint64_t h = seed;
+    uint64_t k = rng_splitmix64(&h) ^ a;
+    k = rng_splitmix64(&k) ^ b;
+    rng_seed(r, rng_splitmix64(&k));
+}
+
 static inline uint64_t rotl64(uint64_t x, int k) {
     return (x << k) | (x >> (64 - k));
 }

@@ -20,6 +20,11 @@ uint64_t rng_splitmix64(uint64_t *state);
 /* Seeds r from one 64-bit number (any value, 0 included). */
 void rng_seed(Rng *r, uint64_t seed);
 
+/* Seeds r for one item of one stream: the state depends on (seed, a, b)
+ * only, e.g. (run seed, epoch, sample index), so any thread may draw a
+ * sample's numbers and get the same ones. */
+void rng_seed_stream(Rng *r, uint64_t seed, uint64_t a, uint64_t b);
+
 /* Next raw 64-bit output. */
 uint64_t rng_next_u64(Rng *r);
 
