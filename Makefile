@@ -17,6 +17,10 @@ all:
 
 test: test-release test-asan
 
+# Both test runs share one fake Imagenette tree (tests/cli/test_fake_tree.sh);
+# NOISETTE_FAKE_TREE_LIMIT=0 makes it the whole published CSV.
+export NOISETTE_FAKE_TREE_DIR ?= $(CURDIR)/$(BUILD)
+
 test-release:
 	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release -DNOISETTE_TESTS=ON
 	cmake --build $(BUILD) -j $(JOBS)
@@ -34,14 +38,17 @@ demo: all
 	$(BUILD)/noisette labels fashion-mnist --seed 42 --force -o $(DEMO_DIR)/noisy_fashion_mnist.csv
 	$(BUILD)/noisette audit $(DEMO_DIR)/noisy_fashion_mnist.csv
 
-# Coverage-guided fuzzing of the label-CSV parser with libFuzzer (clang).
+# Coverage-guided fuzzing with libFuzzer (clang): FUZZ_TARGET is
+# fuzz_label_csv (the label-CSV parser) or fuzz_image_decode (JPEG/PNG).
+FUZZ_TARGET ?= fuzz_label_csv
+FUZZ_CORPUS = $(if $(filter fuzz_image_decode,$(FUZZ_TARGET)),tests/fuzz/image_corpus,tests/fuzz/corpus)
 fuzz:
 	cmake -S . -B $(BUILD_FUZZ) -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=Debug \
 	      -DNOISETTE_FUZZ=ON -DNOISETTE_TESTS=OFF
-	cmake --build $(BUILD_FUZZ) -j $(JOBS) --target fuzz_label_csv
-	mkdir -p $(BUILD_FUZZ)/corpus
-	$(BUILD_FUZZ)/fuzz_label_csv -max_total_time=$(FUZZ_SECONDS) -max_len=4096 \
-	      $(BUILD_FUZZ)/corpus tests/fuzz/corpus
+	cmake --build $(BUILD_FUZZ) -j $(JOBS) --target $(FUZZ_TARGET)
+	mkdir -p $(BUILD_FUZZ)/corpus-$(FUZZ_TARGET)
+	$(BUILD_FUZZ)/$(FUZZ_TARGET) -max_total_time=$(FUZZ_SECONDS) -max_len=65536 \
+	      -rss_limit_mb=4096 $(BUILD_FUZZ)/corpus-$(FUZZ_TARGET) $(FUZZ_CORPUS)
 
 deps:
 	scripts/install-deps.sh

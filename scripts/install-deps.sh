@@ -15,6 +15,7 @@ packages=(
     libpng-dev          # PNG decoding
     libcmocka-dev       # unit tests
     dataset-fashion-mnist   # the embedded default dataset (demo, tests)
+    python3-pil python3-numpy   # fake image trees and Pillow fixtures (tests, tools)
 )
 for arg in "$@"; do
     case "$arg" in

@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# Scale test of the image pipeline on a fake Imagenette tree
+# (tools/make_fake_imagenette.py): the loader runs a whole training epoch
+# and the whole validation set with two threads, every image decoded
+# (the tree includes grey, CMYK and PNG-named-.JPEG files), and a missing
+# image is reported before any batch.
+#
+# Usage: test_fake_tree.sh NOISETTE TOOL
+# Environment: NOISETTE_FAKE_TREE_LIMIT  images in the tree, 0 = the whole
+#              published CSV (default 1000); NOISETTE_FAKE_TREE_DIR  where
+#              the tree is kept between runs (default: a temporary folder).
+# Exit 77 (CTest: skipped) when python3-pil or python3-numpy is missing.
+set -u
+NOISETTE=$1
+TOOL=$2
+LIMIT=${NOISETTE_FAKE_TREE_LIMIT:-1000}
+PY=/usr/bin/python3
+
+if ! "$PY" -c 'import PIL, numpy' 2>/dev/null; then
+    echo "skip: $PY cannot import PIL and numpy (apt-get install python3-pil python3-numpy)"
+    exit 77
+fi
+
+passed=0
+failed=0
+check() {   # check NAME CONDITION-EXIT-CODE DETAIL
+    if [ "$2" -eq 0 ]; then
+        passed=$((passed + 1))
+    else
+        failed=$((failed + 1))
+        echo "FAIL: $1: $3"
+    fi
+}
+
+# The tree, made once per (place, size).
+base=${NOISETTE_FAKE_TREE_DIR:-}
+if [ -z "$base" ]; then
+    base=$(mktemp -d) || exit 1
+    trap 'rm -rf "$base"' EXIT
+fi
+tree=$base/fake-imagenette2-320-limit$LIMIT
+if [ ! -d "$tree" ]; then
+    args=()
+    [ "$LIMIT" -gt 0 ] && args=(--limit "$LIMIT")
+    echo "making $tree (${LIMIT/#0/all} images)"
+    "$PY" "$TOOL" "$tree" "${args[@]}" || { echo "FAIL: could not make the tree"; exit 1; }
+fi
+csv=$tree/noisy_imagenette.csv
+n_train=$(grep -c ',False$' "$csv")
+n_valid=$(grep -c ',True$' "$csv")
+
+# A whole training epoch: floor(N / 64) batches of 64.
+out=$("$NOISETTE" bench loader "$tree" --threads 2 -q 2>&1)
+rc=$?
+want=$(( n_train / 64 * 64 ))
+check "train epoch exit code" "$rc" "$out"
+echo "$out" | grep -q ": $want images in" ; check "train epoch images" $? "want $want: $out"
+echo "$out"
+
+# The whole validation set, last partial batch kept, 25% noisy labels.
+out=$("$NOISETTE" bench loader "$tree" --valid --pct-noise 25 --threads 2 -q 2>&1)
+rc=$?
+check "validation exit code" "$rc" "$out"
+echo "$out" | grep -q ": $n_valid images in" ; check "validation images" $? "want $n_valid: $out"
+echo "$out"
+
+# A missing image is found when the dataset is opened.
+victim=$(awk -F, 'NR == 2 {print $1}' "$csv")
+mv "$tree/$victim" "$tree/$victim.away"
+out=$("$NOISETTE" bench loader "$tree" --batches 1 2>&1)
+rc=$?
+mv "$tree/$victim.away" "$tree/$victim"
+[ "$rc" -eq 1 ]; check "missing image exit code" $? "got $rc: $out"
+echo "$out" | grep -q "1 of $((n_train + n_valid)) images listed in .* are missing: $victim" ;
+check "missing image message" $? "$out"
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
