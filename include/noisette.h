@@ -17,8 +17,13 @@
 #include "labels/matrix_csv.h"
 #include "labels/noise.h"
 
+#include "data/dataset.h"
 #include "data/fashion_mnist.h"
 #include "data/folder.h"
 #include "data/idx.h"
+#include "data/image.h"
+#include "data/loader.h"
+#include "data/sample.h"
+#include "data/transform.h"
 
 #endif

@@ -591,5 +591,35 @@ else
     echo "skip: labels fashion-mnist ($FMNIST_DIR not installed)"
 fi
 
+# ---- bench loader ----------------------------------------------------------
+
+usage_case "bench without a benchmark" bench
+usage_case "bench with an unknown benchmark" bench nothing
+usage_case "bench loader without DATA" bench loader
+usage_case "bench loader --threads 0" bench loader fashion-mnist --threads 0
+usage_case "bench loader --pct-noise 100" bench loader fashion-mnist --pct-noise 100
+
+run bench loader "$TMP/no-such-dataset"
+expect_error "no-such-dataset" "not a dataset folder"
+done_case "bench loader on a missing folder"
+
+run bench loader "$PUBLISHED/noisy_imagenette.csv"
+expect_error "noisy_imagenette.csv" "not a dataset folder"
+done_case "bench loader on a file"
+
+if [ -d "$FMNIST_DIR" ]; then
+    run bench loader fashion-mnist --batches 5 --threads 2
+    expect_rc 0
+    expect_in "$OUT" "loader fashion-mnist: train, size 28, batch 64, 2 threads: 320 images in"
+    expect_in "$OUT" "images/s"
+    expect_in "$OUT" "ms CPU per image"
+    done_case "bench loader fashion-mnist"
+
+    run bench loader fashion-mnist --valid --pct-noise 7 --bs 1000
+    expect_rc 0
+    expect_in "$OUT" "valid, size 28, batch 1000, 1 thread: 10000 images in"
+    done_case "bench loader fashion-mnist, validation at 7% noise"
+fi
+
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
