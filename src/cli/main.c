@@ -20,6 +20,7 @@ typedef struct {
 static const Command COMMANDS[] = {
     {"labels", cmd_labels, "make a noisy-label CSV for a dataset (seeded, exact counts)"},
     {"audit", cmd_audit, "check a label CSV and show its realised noise"},
+    {"model", cmd_model, "describe an architecture: layers, parameters, FLOPs"},
     {"bench", cmd_bench, "measure throughput (bench loader: the batch loader)"},
 };
 

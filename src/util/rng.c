@@ -3,6 +3,7 @@
 #include "util/rng.h"
 
 #include <assert.h>
+#include <math.h>
 
 uint64_t rng_splitmix64(uint64_t *state) {
     uint64_t z = (*state += 0x9e3779b97f4a7c15ULL);
@@ -59,6 +60,12 @@ uint64_t rng_below(Rng *r, uint64_t n) {
 
 double rng_uniform(Rng *r) {
     return (double)(rng_next_u64(r) >> 11) * 0x1.0p-53;
+}
+
+double rng_normal(Rng *r) {
+    /* 1 - u is in (0, 1], so the logarithm is finite. */
+    double u1 = 1.0 - rng_uniform(r), u2 = rng_uniform(r);
+    return sqrt(-2.0 * log(u1)) * cos(2.0 * 3.14159265358979323846 * u2);
 }
 
 void rng_permutation(Rng *r, uint32_t *idx, size_t n) {

@@ -34,6 +34,9 @@ uint64_t rng_below(Rng *r, uint64_t n);
 /* Uniform double in [0, 1) with 53 random bits. */
 double rng_uniform(Rng *r);
 
+/* Standard normal draw (Box-Muller on two uniforms; one value per call). */
+double rng_normal(Rng *r);
+
 /* Fills idx with a uniformly random permutation of 0..n-1 (Fisher-Yates). */
 void rng_permutation(Rng *r, uint32_t *idx, size_t n);
 

@@ -1,0 +1,174 @@
+/* 2-D batch normalisation, PyTorch's BatchNorm2d (spec §3.1).
+ *
+ * Training normalises each channel by the batch's mean and biased variance
+ * over N x H x W, caches the normalised input for the backward pass, and
+ * moves the running estimates (with the unbiased variance) by momentum 0.1.
+ * Evaluation uses the running estimates and caches nothing. Sums run in
+ * double so that large feature maps keep float accuracy.
+ * Legend: N batch, C channels, H x W spatial, M = N*H*W values a channel. */
+#include "nn/layers.h"
+
+#include "util/err.h"
+
+#include <assert.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+/* The C-vector named "<prefix>.<what>", filled with value. */
+static Param *add_vector(ParamList *pl, const char *prefix, const char *what, int with_grad,
+                         int c, float value) {
+    char name[PARAM_NAME_MAX];
+    snprintf(name, sizeof name, "%s.%s", prefix, what);
+    Param *p = param_add(pl, name, with_grad, 1, 1, &c);
+    if (p)
+        for (int i = 0; i < c; i++)
+            p->data[i] = value;
+    return p;
+}
+
+int batchnorm_setup(BatchNorm *l, ParamList *params, ParamList *buffers, const char *prefix,
+                    int c, int zero_weight, size_t max_numel) {
+    *l = (BatchNorm){.c = c, .xhat_cap = max_numel};
+    if (c < 1 || max_numel < (size_t)c)
+        return err_set(ERR_INVALID, "%s: batch norm of %d channels over %zu values", prefix, c,
+                       max_numel);
+
+    /* Affine parameters, then the running statistics as buffers. */
+    l->weight = add_vector(params, prefix, "weight", 1, c, zero_weight ? 0.0f : 1.0f);
+    l->bias = add_vector(params, prefix, "bias", 1, c, 0.0f);
+    l->running_mean = add_vector(buffers, prefix, "running_mean", 0, c, 0.0f);
+    l->running_var = add_vector(buffers, prefix, "running_var", 0, c, 1.0f);
+    if (!l->weight || !l->bias || !l->running_mean || !l->running_var)
+        return ERR_NOMEM;
+
+    /* The caches of one training batch. */
+    l->mean = malloc((size_t)c * sizeof *l->mean);
+    l->rstd = malloc((size_t)c * sizeof *l->rstd);
+    l->xhat = malloc(max_numel * sizeof *l->xhat);
+    if (!l->mean || !l->rstd || !l->xhat) {
+        batchnorm_free(l);
+        return err_set(ERR_NOMEM, "%s: out of memory for %zu cached values", prefix, max_numel);
+    }
+    return 0;
+}
+
+/* Mean and biased variance of channel c over the batch, two passes. */
+static void channel_moments(const Tensor *x, int c, double *mean, double *var) {
+    size_t plane = (size_t)x->h * x->w, m = (size_t)x->n * plane;
+    double sum = 0, sq = 0;
+    for (int n = 0; n < x->n; n++) {
+        const float *x_nc = x->data + ((size_t)n * x->c + c) * plane;
+        for (size_t i = 0; i < plane; i++)
+            sum += x_nc[i];
+    }
+    *mean = sum / (double)m;
+    for (int n = 0; n < x->n; n++) {
+        const float *x_nc = x->data + ((size_t)n * x->c + c) * plane;
+        for (size_t i = 0; i < plane; i++)
+            sq += (x_nc[i] - *mean) * (x_nc[i] - *mean);
+    }
+    *var = sq / (double)m;
+}
+
+/* Training, per channel c over M values (biased var; unbiased var*M/(M-1)):
+ *   mu, var = moments of x;  rstd = 1/sqrt(var + eps)
+ *   xh = (x - mu) * rstd  (cached);  y = g*xh + b
+ *   run_mean = 0.9*run_mean + 0.1*mu;  run_var = 0.9*run_var + 0.1*var*M/(M-1)
+ * (torch.nn.BatchNorm2d.) With M = 1 PyTorch refuses to train; here the
+ * unbiased variance falls back to the biased one (0). */
+static void forward_train(BatchNorm *l, const Tensor *x, Tensor *y) {
+    size_t plane = (size_t)x->h * x->w, m = (size_t)x->n * plane;
+    double bessel = m > 1 ? (double)m / (double)(m - 1) : 1.0;
+    for (int c = 0; c < l->c; c++) {
+        double mean, var;
+        channel_moments(x, c, &mean, &var);
+        l->mean[c] = (float)mean;
+        l->rstd[c] = (float)(1.0 / sqrt(var + BN_EPS));
+
+        /* Normalise, cache, scale and shift (y may be x). */
+        float mu = l->mean[c], rstd = l->rstd[c];
+        float g = l->weight->data[c], b = l->bias->data[c];
+        for (int n = 0; n < x->n; n++) {
+            size_t off = ((size_t)n * x->c + c) * plane;
+            for (size_t i = 0; i < plane; i++) {
+                float xh = (x->data[off + i] - mu) * rstd;
+                l->xhat[off + i] = xh;
+                y->data[off + i] = g * xh + b;
+            }
+        }
+
+        /* Running estimates. */
+        float *rm = &l->running_mean->data[c], *rv = &l->running_var->data[c];
+        *rm = (1.0f - BN_MOMENTUM) * *rm + BN_MOMENTUM * (float)mean;
+        *rv = (1.0f - BN_MOMENTUM) * *rv + BN_MOMENTUM * (float)(var * bessel);
+    }
+}
+
+/* Evaluation: y = g * (x - run_mean) / sqrt(run_var + eps) + b. */
+static void forward_eval(const BatchNorm *l, const Tensor *x, Tensor *y) {
+    size_t plane = (size_t)x->h * x->w;
+    for (int c = 0; c < l->c; c++) {
+        float rstd = (float)(1.0 / sqrt((double)l->running_var->data[c] + BN_EPS));
+        float scale = l->weight->data[c] * rstd;
+        float shift = l->bias->data[c] - l->running_mean->data[c] * scale;
+        for (int n = 0; n < x->n; n++) {
+            size_t off = ((size_t)n * x->c + c) * plane;
+            for (size_t i = 0; i < plane; i++)
+                y->data[off + i] = x->data[off + i] * scale + shift;
+        }
+    }
+}
+
+void batchnorm_forward(BatchNorm *l, const Tensor *x, Tensor *y, int train) {
+    assert(x->c == l->c && tensor_numel(y) == tensor_numel(x));
+    if (train) {
+        assert(tensor_numel(x) <= l->xhat_cap);
+        forward_train(l, x, y);
+    } else {
+        forward_eval(l, x, y);
+    }
+}
+
+/* Backward of a training forward, per channel c over M values:
+ *   dxh = dy*g;  dg += sum(dy*xh);  db += sum(dy)
+ *   dx += rstd/M * (M*dxh - sum(dxh) - xh*sum(dxh*xh))
+ * (differentiating xh through mu and var of the same batch). */
+void batchnorm_backward(BatchNorm *l, const Tensor *dy, Tensor *dx) {
+    assert(dy->c == l->c && tensor_numel(dy) <= l->xhat_cap);
+    assert(!dx || tensor_numel(dx) == tensor_numel(dy));
+    size_t plane = (size_t)dy->h * dy->w, m = (size_t)dy->n * plane;
+    for (int c = 0; c < l->c; c++) {
+        /* The two sums: of dy and of dy*xh. */
+        double sum_dy = 0, sum_dy_xh = 0;
+        for (int n = 0; n < dy->n; n++) {
+            size_t off = ((size_t)n * dy->c + c) * plane;
+            for (size_t i = 0; i < plane; i++) {
+                sum_dy += dy->data[off + i];
+                sum_dy_xh += (double)dy->data[off + i] * l->xhat[off + i];
+            }
+        }
+        l->weight->grad[c] += (float)sum_dy_xh;
+        l->bias->grad[c] += (float)sum_dy;
+        if (!dx)
+            continue;
+
+        /* With dxh = g*dy: sum(dxh) = g*sum_dy, sum(dxh*xh) = g*sum_dy_xh. */
+        float g = l->weight->data[c], k = g * l->rstd[c];
+        float mean_dy = (float)(sum_dy / (double)m), mean_dy_xh = (float)(sum_dy_xh / (double)m);
+        for (int n = 0; n < dy->n; n++) {
+            size_t off = ((size_t)n * dy->c + c) * plane;
+            for (size_t i = 0; i < plane; i++)
+                dx->data[off + i] += k * (dy->data[off + i] - mean_dy
+                                          - l->xhat[off + i] * mean_dy_xh);
+        }
+    }
+}
+
+void batchnorm_free(BatchNorm *l) {
+    free(l->mean);
+    free(l->rstd);
+    free(l->xhat);
+    l->mean = l->rstd = l->xhat = NULL;
+    l->xhat_cap = 0;
+}

@@ -1,0 +1,218 @@
+/* The static layer graph: nodes, forward, backward, printing. The xresnet
+ * builder that fills it is in xresnet.c. */
+#include "nn/model.h"
+
+#include "util/err.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Appends a node reading in0 (and in1) with an output of c x h x w per
+ * image; its output and gradient are allocated for max_n images. Returns
+ * the node's index or a negative ErrCode. */
+int model_add_node(Model *m, NodeKind kind, const char *name, int in0, int in1, int c, int h,
+                   int w) {
+    if (c < 1 || h < 1 || w < 1)
+        return err_set(ERR_INVALID, "%s: output %d x %d x %d is empty (image too small?)",
+                       name, c, h, w);
+    if (m->n_nodes == m->cap) {
+        int cap = m->cap ? 2 * m->cap : 64;
+        Node *grown = realloc(m->nodes, (size_t)cap * sizeof *grown);
+        if (!grown)
+            return err_set(ERR_NOMEM, "out of memory");
+        m->nodes = grown;
+        m->cap = cap;
+    }
+
+    Node *nd = &m->nodes[m->n_nodes];
+    memset(nd, 0, sizeof *nd);
+    nd->kind = kind;
+    snprintf(nd->name, sizeof nd->name, "%s", name);
+    nd->in[0] = in0;
+    nd->in[1] = in1;
+    size_t numel = (size_t)m->max_n * (size_t)c * (size_t)h * (size_t)w;
+    nd->y = (Tensor){calloc(numel, sizeof(float)), m->max_n, c, h, w};
+    nd->dy = (Tensor){kind == NODE_INPUT ? NULL : calloc(numel, sizeof(float)), m->max_n, c,
+                      h, w};
+    if (!nd->y.data || (kind != NODE_INPUT && !nd->dy.data)) {
+        free(nd->y.data);
+        free(nd->dy.data);
+        return err_set(ERR_NOMEM, "out of memory for %s (%zu floats)", name, numel);
+    }
+    return m->n_nodes++;
+}
+
+static void node_free(Node *nd) {
+    free(nd->y.data);
+    free(nd->dy.data);
+    switch (nd->kind) {
+    case NODE_BN: batchnorm_free(&nd->u.bn); break;
+    case NODE_POOL: pool2d_free(&nd->u.pool); break;
+    case NODE_ATTN: attention_free(&nd->u.attn); break;
+    default: break;
+    }
+}
+
+void model_free(Model *m) {
+    for (int i = 0; i < m->n_nodes; i++)
+        node_free(&m->nodes[i]);
+    free(m->nodes);
+    param_list_free(&m->params);
+    param_list_free(&m->buffers);
+    memset(m, 0, sizeof *m);
+}
+
+/* ---- passes ------------------------------------------------------------ */
+
+static const Tensor *input_of(const Model *m, const Node *nd, int k) {
+    return nd->in[k] >= 0 ? &m->nodes[nd->in[k]].y : NULL;
+}
+
+/* The gradient tensor of a node's k-th input, NULL for the model input. */
+static Tensor *dinput_of(Model *m, const Node *nd, int k) {
+    if (nd->in[k] < 0 || m->nodes[nd->in[k]].kind == NODE_INPUT)
+        return NULL;
+    return &m->nodes[nd->in[k]].dy;
+}
+
+static void node_forward(Model *m, Node *nd, int train) {
+    const Tensor *x = input_of(m, nd, 0), *x1 = input_of(m, nd, 1);
+    switch (nd->kind) {
+    case NODE_INPUT: break;
+    case NODE_CONV: conv2d_forward(&nd->u.conv, m->be, x, &nd->y); break;
+    case NODE_BN: batchnorm_forward(&nd->u.bn, x, &nd->y, train); break;
+    case NODE_ACT: activation_forward(nd->act, x, &nd->y); break;
+    case NODE_POOL: pool2d_forward(&nd->u.pool, m->be, x, &nd->y); break;
+    case NODE_GAP: global_avgpool_forward(x, &nd->y); break;
+    case NODE_LINEAR: linear_forward(&nd->u.linear, m->be, x, &nd->y); break;
+    case NODE_ADD: add_forward(x, x1, &nd->y); break;
+    case NODE_SCALE: scale_forward(x, x1, &nd->y); break;
+    case NODE_ATTN: attention_forward(&nd->u.attn, m->be, x, &nd->y, train); break;
+    }
+}
+
+static void node_backward(Model *m, Node *nd) {
+    const Tensor *x = input_of(m, nd, 0), *x1 = input_of(m, nd, 1);
+    Tensor *dx = dinput_of(m, nd, 0), *dx1 = dinput_of(m, nd, 1);
+    switch (nd->kind) {
+    case NODE_INPUT: break;
+    case NODE_CONV: conv2d_backward(&nd->u.conv, m->be, x, &nd->dy, dx); break;
+    case NODE_BN: batchnorm_backward(&nd->u.bn, &nd->dy, dx); break;
+    case NODE_ACT: activation_backward(nd->act, x, &nd->y, &nd->dy, dx); break;
+    case NODE_POOL: pool2d_backward(&nd->u.pool, m->be, &nd->dy, dx); break;
+    case NODE_GAP: global_avgpool_backward(&nd->dy, dx); break;
+    case NODE_LINEAR: linear_backward(&nd->u.linear, m->be, x, &nd->dy, dx); break;
+    case NODE_ADD: add_backward(&nd->dy, dx, dx1); break;
+    case NODE_SCALE: scale_backward(x, x1, &nd->dy, dx, dx1); break;
+    case NODE_ATTN: attention_backward(&nd->u.attn, m->be, x, &nd->dy, dx); break;
+    }
+}
+
+void model_forward(Model *m, const float *x, int n, int train) {
+    /* Every tensor takes the batch size of this pass. */
+    for (int i = 0; i < m->n_nodes; i++)
+        m->nodes[i].y.n = m->nodes[i].dy.n = n;
+    Node *in = &m->nodes[0];
+    memcpy(in->y.data, x, tensor_numel(&in->y) * sizeof *x);
+
+    for (int i = 1; i < m->n_nodes; i++)
+        node_forward(m, &m->nodes[i], train);
+}
+
+const Tensor *model_logits(const Model *m) {
+    return &m->nodes[m->n_nodes - 1].y;
+}
+
+void model_backward(Model *m, const float *dlogits) {
+    /* Gradients accumulate into producers, so they start at zero. */
+    for (int i = 1; i < m->n_nodes; i++)
+        memset(m->nodes[i].dy.data, 0, tensor_numel(&m->nodes[i].dy) * sizeof(float));
+    Node *last = &m->nodes[m->n_nodes - 1];
+    memcpy(last->dy.data, dlogits, tensor_numel(&last->dy) * sizeof *dlogits);
+
+    for (int i = m->n_nodes - 1; i >= 1; i--)
+        node_backward(m, &m->nodes[i]);
+}
+
+void model_zero_grad(Model *m) {
+    for (int i = 0; i < m->params.n; i++)
+        memset(m->params.items[i]->grad, 0, m->params.items[i]->numel * sizeof(float));
+}
+
+double model_flops(const Model *m) {
+    double total = 0;
+    for (int i = 0; i < m->n_nodes; i++)
+        total += m->nodes[i].flops;
+    return total;
+}
+
+int model_arrays(const Model *m, ParamList *view) {
+    int n = m->params.n + m->buffers.n;
+    view->items = malloc((size_t)(n ? n : 1) * sizeof *view->items);
+    if (!view->items)
+        return err_set(ERR_NOMEM, "out of memory");
+    memcpy(view->items, m->params.items, (size_t)m->params.n * sizeof *view->items);
+    memcpy(view->items + m->params.n, m->buffers.items,
+           (size_t)m->buffers.n * sizeof *view->items);
+    view->n = view->cap = n;
+    return ERR_OK;
+}
+
+void param_list_view_free(ParamList *view) {
+    free(view->items);
+    memset(view, 0, sizeof *view);
+}
+
+void model_describe(const Model *m, char *out, size_t cap) {
+    const ModelConfig *c = &m->cfg;
+    snprintf(out, cap, "%s act=%s pool=%s sa=%d sym=%d c_in=%d n_out=%d width_div=%d",
+             c->arch, c->act == ACT_RELU ? "relu" : "mish", c->pool == POOL_MAX ? "max" : "avg",
+             c->sa, c->sym, c->c_in, c->n_out, c->width_div);
+}
+
+/* ---- printing ------------------------------------------------------------ */
+
+static const char *const NODE_KIND_NAMES[] = {
+    [NODE_INPUT] = "input", [NODE_CONV] = "conv2d", [NODE_BN] = "batchnorm",
+    [NODE_ACT] = "act", [NODE_POOL] = "pool", [NODE_GAP] = "avgpool 1x1",
+    [NODE_LINEAR] = "linear", [NODE_ADD] = "add", [NODE_SCALE] = "se scale",
+    [NODE_ATTN] = "self-attention",
+};
+
+static const char *act_name(ActKind a) {
+    return a == ACT_RELU ? "relu" : a == ACT_MISH ? "mish" : a == ACT_SIGMOID ? "sigmoid" : "none";
+}
+
+/* Parameters whose names start with the node's name and a dot. */
+static size_t node_params(const Model *m, const Node *nd) {
+    size_t total = 0, len = strlen(nd->name);
+    for (int i = 0; i < m->params.n; i++) {
+        const char *pn = m->params.items[i]->name;
+        if (strncmp(pn, nd->name, len) == 0 && pn[len] == '.')
+            total += m->params.items[i]->numel;
+    }
+    return total;
+}
+
+void model_print(const Model *m, FILE *out) {
+    fprintf(out, "%-34s %-15s %-18s %12s %14s\n", "layer", "kind", "output (C x H x W)",
+            "params", "MFLOPs/image");
+    for (int i = 0; i < m->n_nodes; i++) {
+        const Node *nd = &m->nodes[i];
+        char shape[40], kind[32];
+        snprintf(shape, sizeof shape, "%d x %d x %d", nd->y.c, nd->y.h, nd->y.w);
+        if (nd->kind == NODE_ACT)
+            snprintf(kind, sizeof kind, "%s", act_name(nd->act));
+        else if (nd->kind == NODE_POOL)
+            snprintf(kind, sizeof kind, "%s %dx%d/%d", nd->u.pool.kind == POOL_MAX ? "maxpool"
+                     : "avgpool", nd->u.pool.k, nd->u.pool.k, nd->u.pool.stride);
+        else
+            snprintf(kind, sizeof kind, "%s", NODE_KIND_NAMES[nd->kind]);
+        fprintf(out, "%-34s %-15s %-18s %12zu %14.2f\n", nd->name, kind, shape,
+                node_params(m, nd), nd->flops / 1e6);
+    }
+    fprintf(out, "\n%s: %zu parameters (%zu in buffers), %.3f GFLOPs per %dx%d image\n",
+            m->cfg.arch, param_count(&m->params), param_count(&m->buffers),
+            model_flops(m) / 1e9, m->size, m->size);
+}

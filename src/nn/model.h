@@ -1,0 +1,121 @@
+/* Models: a static graph of layers, built once per (architecture, batch
+ * size, image size), and the xresnet family of the reference
+ * (spec: reference-training.md §3).
+ *
+ * Each node reads one or two earlier nodes and owns its output and output
+ * gradient, allocated at build time for the largest batch; forward runs the
+ * nodes in order and backward in reverse, every node adding its input
+ * gradients into its producers'. A training step allocates nothing. */
+#ifndef NOISETTE_NN_MODEL_H
+#define NOISETTE_NN_MODEL_H
+
+#include "nn/backend.h"
+#include "nn/layers.h"
+#include "nn/tensor.h"
+#include "util/rng.h"
+
+#include <stdio.h>
+
+typedef enum {
+    NODE_INPUT,
+    NODE_CONV,
+    NODE_BN,
+    NODE_ACT,
+    NODE_POOL,
+    NODE_GAP,       /* adaptive average pool to 1 x 1 (and flatten) */
+    NODE_LINEAR,
+    NODE_ADD,
+    NODE_SCALE,     /* x * s per channel, for squeeze-and-excitation */
+    NODE_ATTN
+} NodeKind;
+
+typedef struct {
+    NodeKind kind;
+    char     name[PARAM_NAME_MAX];
+    int      in[2];         /* producer nodes, -1 when unused */
+    Tensor   y, dy;         /* output and d(loss)/d(output); n = current batch */
+    ActKind  act;           /* NODE_ACT */
+    double   flops;         /* per image: 2 x multiply-adds of this node */
+    union {
+        Conv2d        conv;
+        BatchNorm     bn;
+        Pool2d        pool;
+        Linear        linear;
+        SelfAttention attn;
+    } u;
+} Node;
+
+typedef struct {
+    char     arch[32];      /* xresnet18 ... xse_resnext50 (see model_arch_names) */
+    ActKind  act;           /* ACT_MISH (reference default) or ACT_RELU */
+    PoolKind pool;          /* shortcut pool: POOL_AVG (default) or POOL_MAX */
+    int      sa, sym;       /* SimpleSelfAttention in stage 0's last block */
+    int      c_in, n_out;   /* 3 and 10 by default */
+    int      width_div;     /* divide every width by this (1; small test models) */
+} ModelConfig;
+
+typedef struct {
+    ModelConfig    cfg;
+    int            max_n, size;     /* largest batch, input side */
+    Node          *nodes;
+    int            n_nodes, cap;
+    ParamList      params, buffers;
+    const Backend *be;
+} Model;
+
+/* Fills cfg with the reference defaults for arch (Mish, AvgPool shortcut,
+ * no SA, 3 input channels, 10 outputs, full width). */
+void model_config_default(ModelConfig *cfg, const char *arch);
+
+/* The architecture names model_build accepts, NULL-terminated. */
+const char *const *model_arch_names(void);
+
+/* Builds the model for inputs of max_n x c_in x size x size, parameters
+ * initialised as the reference (Kaiming normal fan-in for conv and linear
+ * weights, zero biases, BN weight 1 except each residual branch's last BN
+ * at 0, attention gamma 0) from rng. Fails for an unknown architecture or
+ * a size too small for its five halvings. */
+int model_build(Model *m, const ModelConfig *cfg, int max_n, int size, const Backend *be,
+                Rng *rng);
+
+void model_free(Model *m);
+
+/* Runs the forward pass on x (n x c_in x size x size, n <= max_n): logits
+ * in model_logits(m) (n x n_out). train: batch statistics and caches. */
+void model_forward(Model *m, const float *x, int n, int train);
+
+const Tensor *model_logits(const Model *m);
+
+/* Backward pass from dlogits (n x n_out, for the n of the last forward):
+ * parameter gradients are ADDED to (zero them with model_zero_grad). */
+void model_backward(Model *m, const float *dlogits);
+
+void model_zero_grad(Model *m);
+
+/* Forward FLOPs per image (2 x multiply-adds of convolutions, linear
+ * layers and attention products). */
+double model_flops(const Model *m);
+
+/* For builders: appends a node reading in0 (and in1, or -1) whose output
+ * is c x h x w per image, allocated for max_n images. Returns its index or
+ * a negative ErrCode (an empty output names the node). */
+int model_add_node(Model *m, NodeKind kind, const char *name, int in0, int in1, int c, int h,
+                   int w);
+
+/* Fills view with the model's parameters, then its buffers, borrowed (for
+ * checkpoints, which save both). Free it with param_list_view_free, never
+ * param_list_free. 0 or ERR_NOMEM. */
+int model_arrays(const Model *m, ParamList *view);
+
+/* Releases a list of borrowed Params (not the Params themselves). */
+void param_list_view_free(ParamList *view);
+
+/* A one-line description of the configuration, e.g.
+ * "xse_resnext50 act=mish pool=max sa=1 sym=0 c_in=3 n_out=10 width_div=1",
+ * which checkpoints store and compare. */
+void model_describe(const Model *m, char *out, size_t cap);
+
+/* Prints the layers (name, kind, output shape, parameters) and totals. */
+void model_print(const Model *m, FILE *out);
+
+#endif
