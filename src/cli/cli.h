@@ -30,6 +30,10 @@ int cli_try_help(const char *cmd);
 /* Parses a non-negative integer that fits 64 bits; 0 ok, -1 bad. */
 int cli_parse_u64(const char *s, uint64_t *v);
 
+/* Parses an integer option value in [lo, 2^20]: 0 with *v set, or prints
+ * "noisette CMD: OPT: ..." and returns 2 (EXIT_CODE_USAGE). */
+int cli_parse_int(const char *cmd, const char *opt, const char *s, int lo, int *v);
+
 /* Parses a comma-separated list of percentages in (0,100) into ascending
  * order; duplicates are refused. 0 ok, -1 bad (message recorded). */
 int cli_parse_levels(const char *s, double *levels, int *n, int max);

@@ -91,15 +91,6 @@ static int bench_loader(const Dataset *d, const LoaderOptions *lo, int max_batch
     return EXIT_CODE_OK;
 }
 
-static int parse_int(const char *opt, const char *s, int lo, int *v) {
-    char *end;
-    long x = strtol(s, &end, 10);
-    if (*s == '\0' || *end || x < lo || x > 1 << 20)
-        return cli_usage_error("bench", "%s: \"%s\" is not an integer >= %d", opt, s, lo);
-    *v = (int)x;
-    return 0;
-}
-
 int cmd_bench(int argc, char **argv) {
     enum { OPT_SIZE = 256, OPT_BS, OPT_THREADS, OPT_BATCHES, OPT_VALID, OPT_PCT, OPT_LABELS,
            OPT_NO_DCT, OPT_SKIP_BAD, OPT_SEED, OPT_FMNIST };
@@ -139,10 +130,10 @@ int cmd_bench(int argc, char **argv) {
     while ((opt = getopt_long(argc - 1, argv + 1, "qh", longopts, NULL)) != -1) {
         int bad = 0;
         switch (opt) {
-        case OPT_SIZE: bad = parse_int("--size", optarg, 1, &lo.sample.size); break;
-        case OPT_BS: bad = parse_int("--bs", optarg, 1, &lo.batch_size); break;
-        case OPT_THREADS: bad = parse_int("--threads", optarg, 1, &lo.threads); break;
-        case OPT_BATCHES: bad = parse_int("--batches", optarg, 1, &max_batches); break;
+        case OPT_SIZE: bad = cli_parse_int("bench", "--size", optarg, 1, &lo.sample.size); break;
+        case OPT_BS: bad = cli_parse_int("bench", "--bs", optarg, 1, &lo.batch_size); break;
+        case OPT_THREADS: bad = cli_parse_int("bench", "--threads", optarg, 1, &lo.threads); break;
+        case OPT_BATCHES: bad = cli_parse_int("bench", "--batches", optarg, 1, &max_batches); break;
         case OPT_VALID: lo.split = SPLIT_VALID; break;
         case OPT_PCT:
             dopt.pct = strtod(optarg, NULL);

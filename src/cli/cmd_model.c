@@ -40,15 +40,6 @@ static void print_help(FILE *out) {
             MODEL_DEFAULT_SIZE);
 }
 
-static int parse_positive(const char *opt, const char *s, int *v) {
-    char *end;
-    long x = strtol(s, &end, 10);
-    if (!*s || *end || x < 1 || x > 1 << 16)
-        return cli_usage_error("model", "%s: \"%s\" is not a positive integer", opt, s);
-    *v = (int)x;
-    return 0;
-}
-
 int cmd_model(int argc, char **argv) {
     enum { OPT_SIZE = 256, OPT_ACT, OPT_POOL, OPT_SA, OPT_SYM, OPT_CIN, OPT_NOUT };
     static const struct option longopts[] = {
@@ -71,7 +62,7 @@ int cmd_model(int argc, char **argv) {
     argv[0] = "noisette model";
     while ((opt = getopt_long(argc, argv, "qh", longopts, NULL)) != -1 && !bad) {
         switch (opt) {
-        case OPT_SIZE: bad = parse_positive("--size", optarg, &size); break;
+        case OPT_SIZE: bad = cli_parse_int("model", "--size", optarg, 1, &size); break;
         case OPT_ACT:
             if (strcmp(optarg, "mish") == 0)
                 cfg.act = ACT_MISH;
@@ -91,8 +82,8 @@ int cmd_model(int argc, char **argv) {
             break;
         case OPT_SA: cfg.sa = 1; break;
         case OPT_SYM: cfg.sym = 1; break;
-        case OPT_CIN: bad = parse_positive("--c-in", optarg, &cfg.c_in); break;
-        case OPT_NOUT: bad = parse_positive("--n-out", optarg, &cfg.n_out); break;
+        case OPT_CIN: bad = cli_parse_int("model", "--c-in", optarg, 1, &cfg.c_in); break;
+        case OPT_NOUT: bad = cli_parse_int("model", "--n-out", optarg, 1, &cfg.n_out); break;
         case 'q': quiet = 1; break;
         case 'h': print_help(stdout); return EXIT_CODE_OK;
         default: return cli_try_help("model");

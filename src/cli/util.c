@@ -43,6 +43,17 @@ int cli_parse_u64(const char *s, uint64_t *v) {
     return 0;
 }
 
+int cli_parse_int(const char *cmd, const char *opt, const char *s, int lo, int *v) {
+    char *end;
+    errno = 0;
+    long x = strtol(s, &end, 10);
+    if (!*s || *end || errno || x < lo || x > 1 << 20)
+        return cli_usage_error(cmd, "%s: \"%s\" is not an integer in [%d, %d]", opt, s, lo,
+                               1 << 20);
+    *v = (int)x;
+    return 0;
+}
+
 static int cmp_double(const void *a, const void *b) {
     double x = *(const double *)a, y = *(const double *)b;
     return (x > y) - (x < y);

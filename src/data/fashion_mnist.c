@@ -35,27 +35,40 @@ static int check_dir(const char *dir) {
     return ERR_OK;
 }
 
-int fmnist_label_table(const char *dir, LabelTable *t) {
+/* Reads the training and test files of one kind (labels: 1-D; images:
+ * N x 28 x 28) from dir into split[0] and split[1]. */
+static int read_splits(const char *dir, const char *const files[2], int images,
+                       IdxArray split[2]) {
     if (!dir)
         dir = FMNIST_DEFAULT_DIR;
     if (check_dir(dir) < 0)
         return ERR_IO;
 
-    /* Both label files, checked: one dimension, labels in 0..9. */
-    IdxArray split[2] = {{0}};
     int rc = ERR_OK;
     for (int s = 0; s < 2 && rc == ERR_OK; s++) {
         char path[4096];
-        snprintf(path, sizeof path, "%s/%s", dir, FMNIST_LABEL_FILES[s]);
+        snprintf(path, sizeof path, "%s/%s", dir, files[s]);
         rc = idx_read(path, &split[s]);
-        if (rc == ERR_OK && split[s].ndim != 1)
-            rc = err_set(ERR_PARSE, "%s: expected a 1-D label file, got %d dimensions",
-                         path, split[s].ndim);
+        const IdxArray *a = &split[s];
+        int shape_ok = images ? a->ndim == 3 && a->dims[1] == FMNIST_SIDE &&
+                                a->dims[2] == FMNIST_SIDE
+                              : a->ndim == 1;
+        if (rc == ERR_OK && !shape_ok)
+            rc = err_set(ERR_PARSE, "%s: expected %s, got %d dimensions", path,
+                         images ? "N x 28 x 28 images" : "a 1-D label file", a->ndim);
+    }
+    return rc;
+}
+
+int fmnist_label_table(const char *dir, LabelTable *t) {
+    /* Both label files, checked: one dimension, labels in 0..9. */
+    IdxArray split[2] = {{0}};
+    int rc = read_splits(dir, FMNIST_LABEL_FILES, 0, split);
+    for (int s = 0; s < 2 && rc == ERR_OK; s++)
         for (size_t i = 0; rc == ERR_OK && i < split[s].size; i++)
             if (split[s].data[i] >= FMNIST_CLASSES)
-                rc = err_set(ERR_PARSE, "%s: label %u at index %zu is not in 0..9", path,
-                             split[s].data[i], i);
-    }
+                rc = err_set(ERR_PARSE, "%s: label %u at index %zu is not in 0..9",
+                             FMNIST_LABEL_FILES[s], split[s].data[i], i);
 
     /* Rows: train/NNNNN then val/NNNNN, named by index within the split. */
     size_t n = rc == ERR_OK ? split[0].size + split[1].size : 0;
@@ -88,22 +101,9 @@ int fmnist_label_table(const char *dir, LabelTable *t) {
 }
 
 int fmnist_read_images(const char *dir, uint8_t **pixels, int *n_images) {
-    if (!dir)
-        dir = FMNIST_DEFAULT_DIR;
-    if (check_dir(dir) < 0)
-        return ERR_IO;
-
     /* Both files: N x 28 x 28 bytes each, then one buffer in row order. */
     IdxArray split[2] = {{0}};
-    int rc = ERR_OK;
-    for (int s = 0; s < 2 && rc == ERR_OK; s++) {
-        char path[4096];
-        snprintf(path, sizeof path, "%s/%s", dir, FMNIST_IMAGE_FILES[s]);
-        rc = idx_read(path, &split[s]);
-        if (rc == ERR_OK && (split[s].ndim != 3 || split[s].dims[1] != FMNIST_SIDE ||
-                             split[s].dims[2] != FMNIST_SIDE))
-            rc = err_set(ERR_PARSE, "%s: expected N x 28 x 28 images", path);
-    }
+    int rc = read_splits(dir, FMNIST_IMAGE_FILES, 1, split);
     if (rc == ERR_OK) {
         *pixels = malloc(split[0].size + split[1].size);
         if (!*pixels)
