@@ -13,7 +13,9 @@ packages=(
     zlib1g-dev          # gzip-compressed IDX files
     libjpeg62-turbo-dev # JPEG decoding (the libjpeg-turbo Pillow uses)
     libpng-dev          # PNG decoding
+    libjansson-dev      # the results file of noisette train (JSON lines)
     libcmocka-dev       # unit tests
+    libopenblas-dev     # sgemm for the fast backend (src/nn/backend_blas.c)
     dataset-fashion-mnist   # the embedded default dataset (demo, tests)
     python3-pil python3-numpy   # fake image trees and Pillow fixtures (tests, tools)
 )

@@ -15,6 +15,8 @@ int cmd_labels(int argc, char **argv);
 int cmd_audit(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 int cmd_model(int argc, char **argv);
+int cmd_train(int argc, char **argv);
+int cmd_eval(int argc, char **argv);
 
 /* Prints "noisette: error: <recorded message>" and returns the exit code
  * for the ErrCode rc (usage errors -> 2, the rest -> 1). */

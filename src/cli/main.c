@@ -20,6 +20,8 @@ typedef struct {
 static const Command COMMANDS[] = {
     {"labels", cmd_labels, "make a noisy-label CSV for a dataset (seeded, exact counts)"},
     {"audit", cmd_audit, "check a label CSV and show its realised noise"},
+    {"train", cmd_train, "train at one noise level, evaluate each epoch, record the run"},
+    {"eval", cmd_eval, "evaluate a checkpoint on the clean validation set"},
     {"model", cmd_model, "describe an architecture: layers, parameters, FLOPs"},
     {"bench", cmd_bench, "measure throughput (bench loader: the batch loader)"},
 };

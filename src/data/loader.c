@@ -234,6 +234,13 @@ long loader_bad_count(const Loader *l) {
 }
 
 int loader_start_epoch(Loader *l, int epoch) {
+    return loader_start_epoch_at(l, epoch, 0);
+}
+
+int loader_start_epoch_at(Loader *l, int epoch, int first_batch) {
+    if (first_batch < 0 || first_batch > l->n_batches)
+        return err_set(ERR_INVALID, "loader: batch %d outside the epoch's %d", first_batch,
+                       l->n_batches);
     pthread_mutex_lock(&l->mu);
 
     /* Forget the last epoch's unclaimed and unread batches. */
@@ -251,7 +258,7 @@ int loader_start_epoch(Loader *l, int epoch) {
         rng_permutation(&rng, l->order, (size_t)l->n_items);
     }
     l->epoch = epoch;
-    l->next_claim = l->next_take = 0;
+    l->next_claim = l->next_take = first_batch;
     l->bad = 0;
     l->active = 1;
     pthread_cond_broadcast(&l->work_cv);

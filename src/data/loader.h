@@ -51,6 +51,10 @@ const float *loader_std(const Loader *l);
  * batches of the previous epoch not yet taken are discarded. */
 int loader_start_epoch(Loader *l, int epoch);
 
+/* As loader_start_epoch, beginning at batch first_batch of the epoch's
+ * order (resuming an interrupted epoch); earlier batches are not made. */
+int loader_start_epoch_at(Loader *l, int epoch, int first_batch);
+
 /* Waits for the next batch of the epoch: 1 with *b set, 0 after the last,
  * or a negative ErrCode when a sample failed (without skip_bad). The batch
  * stays valid until loader_release. */

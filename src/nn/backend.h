@@ -59,6 +59,16 @@ typedef struct {
 /* The plain-loops reference backend. */
 const Backend *backend_reference(void);
 
+/* The OpenBLAS backend (backend_blas.c): convolutions as im2col + sgemm on
+ * OpenBLAS's own threads, pooling as the reference. Safe to call from
+ * several threads at once: each keeps its own column buffer, grown to the
+ * largest convolution it has run and freed when the thread ends. */
+const Backend *backend_blas(void);
+
+/* The backend called name: "reference" (or "ref") or "blas"; NULL, with
+ * the reason recorded (util/err.h), for any other name. */
+const Backend *backend_by_name(const char *name);
+
 /* Fills g's output size from its input, kernel, stride and padding. */
 void conv_geom_finish(ConvGeom *g);
 void pool_geom_finish(PoolGeom *g);

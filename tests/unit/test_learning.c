@@ -86,7 +86,7 @@ static void test_learns_fashion_mnist(void **state) {
     Model m;
     Rng rng;
     rng_seed(&rng, 11);
-    assert_int_equal(model_build(&m, &cfg, BATCH, 28, backend_reference(), &rng), 0);
+    assert_int_equal(model_build(&m, &cfg, BATCH, 28, backend_blas(), &rng), 0);
 
     OptConfig oc;
     OptHyper h;

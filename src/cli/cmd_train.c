@@ -1,0 +1,420 @@
+/* noisette train: train at one noise level, as the reference script does,
+ * and record each run in a JSON-lines results file. */
+#include "cli/cli.h"
+
+#include "data/dataset.h"
+#include "train/loop.h"
+#include "util/err.h"
+#include "util/fileio.h"
+#include "util/log.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <jansson.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#ifndef NOISETTE_VERSION
+#define NOISETTE_VERSION "unknown"
+#endif
+
+static void print_help(FILE *out) {
+    fprintf(out,
+            "Usage: noisette train [OPTIONS] DATA\n"
+            "\n"
+            "Train a model at one noise level and evaluate it on the clean validation\n"
+            "set after every epoch, printing the reference's table. DATA is a dataset\n"
+            "folder with its label CSV, or fashion-mnist (noisy labels made from --seed).\n"
+            "Each run is appended to a JSON-lines results file; a checkpoint is written\n"
+            "after every epoch and on Ctrl-C, and --resume continues it exactly.\n"
+            "\n"
+            "Reference flags (fastai's train_imagenette.py; defaults as there):\n"
+            "      --pct-noise P      noise level, column noisy_labels_P (default 0)\n"
+            "      --size S           image size (default 128; 28 for fashion-mnist)\n"
+            "      --epochs E         (default 5)\n"
+            "      --lr LR            peak learning rate, flat then cosine (default 0.01)\n"
+            "      --bs N             batch size (default 64)\n"
+            "      --mom M --sqrmom SQ --eps EPS --wd WD   (0.9, 0.99, 1e-6, 0.01)\n"
+            "      --opt NAME         ranger (default), adam, radam, rms, sgd\n"
+            "      --arch NAME        xresnet50 (default); see noisette model --help\n"
+            "      --act mish|relu    --pool avgpool|maxpool   --sa [1]   --sym\n"
+            "      --runs N           repeat the run N times (default 1)\n"
+            "      --fp16             accepted; training stays in fp32 on the CPU\n"
+            "The reference's spellings --pct_noise and --act_fn are accepted too.\n"
+            "\n"
+            "noisette's options:\n"
+            "      --loss ls|ce       label-smoothing (default, eps 0.1) or cross entropy\n"
+            "      --seed N           seed of labels, init, order, augmentation (default 42)\n"
+            "      --threads N        loader threads (default 1)\n"
+            "      --limit N          only the first N training images\n"
+            "      --labels FILE      the label CSV (default: the folder's noisy_*.csv)\n"
+            "      --out DIR          checkpoints and results (default runs)\n"
+            "      --results FILE     results file (default DIR/results.jsonl)\n"
+            "      --resume CKPT      continue a run from its checkpoint\n"
+            "      --width-div N      divide every width by N (quick experiments)\n"
+            "      --backend NAME     kernels: blas (default: im2col + OpenBLAS) or\n"
+            "                         reference (plain loops, the tests' truth)\n"
+            "      --no-dct-scale     decode JPEGs at full size, as the reference\n"
+            "      --skip-bad         drop unreadable images, with a count\n"
+            "      --fashion-mnist-dir DIR\n"
+            "  -q, --quiet            only the table and errors\n"
+            "  -h, --help             show this help\n"
+            "\n"
+            "Exit codes: 0 done (or interrupted with a checkpoint), 1 failed, 2 bad usage.\n");
+}
+
+typedef struct {
+    TrainConfig    t;
+    DatasetOptions d;
+    int            runs, fp16;
+    const char    *results;
+} TrainArgs;
+
+/* The first Ctrl-C asks for a checkpoint and a clean stop after the
+ * current batch; a second one ends the program at once. */
+static volatile sig_atomic_t signals_seen;
+
+static void on_signal(int sig) {
+    if (signals_seen++) {
+        signal(sig, SIG_DFL);
+        raise(sig);
+        return;
+    }
+    train_request_stop();
+}
+
+static int parse_double(const char *opt, const char *s, double lo, double hi, double *v) {
+    char *end;
+    double x = strtod(s, &end);
+    if (!*s || *end || !(x >= lo && x <= hi))
+        return cli_usage_error("train", "%s: \"%s\" is not a number in [%g, %g]", opt, s, lo,
+                               hi);
+    *v = x;
+    return 0;
+}
+
+/* mkdir -p for the output folder. */
+static int make_dirs(const char *path) {
+    char buf[4096];
+    if (strlen(path) >= sizeof buf)
+        return err_set(ERR_IO, "%.100s...: path too long", path);
+    memcpy(buf, path, strlen(path) + 1);
+    for (char *p = buf + 1; ; p++) {
+        if (*p == '/' || *p == '\0') {
+            char keep = *p;
+            *p = '\0';
+            if (mkdir(buf, 0777) != 0 && errno != EEXIST)
+                return err_set_errno(ERR_IO, "%s: cannot create folder", buf);
+            *p = keep;
+            if (!keep)
+                break;
+        }
+    }
+    return ERR_OK;
+}
+
+/* ---- the results file ------------------------------------------------------ */
+
+static json_t *config_json(const TrainArgs *a, int run) {
+    const TrainConfig *t = &a->t;
+    return json_pack("{s:s, s:s?, s:f, s:s, s:s, s:s, s:b, s:b, s:i, s:i, s:i, s:i, s:i, s:s,"
+                     " s:f, s:f, s:f, s:f, s:f, s:s, s:I, s:i, s:i, s:i, s:s, s:b}",
+                     "data", a->d.data, "labels", a->d.labels, "pct_noise", a->d.pct,
+                     "arch", t->model.arch, "act", t->model.act == ACT_RELU ? "relu" : "mish",
+                     "pool", t->model.pool == POOL_MAX ? "maxpool" : "avgpool",
+                     "sa", t->model.sa, "sym", t->model.sym, "c_in", t->model.c_in,
+                     "n_out", t->model.n_out, "size", t->size, "epochs", t->epochs,
+                     "bs", t->bs, "opt", t->opt, "lr", t->hyper.lr, "mom", t->hyper.mom,
+                     "sqrmom", t->hyper.sqr_mom, "eps", t->hyper.eps, "wd", t->hyper.wd,
+                     "loss", t->loss.kind == LOSS_CROSS_ENTROPY ? "ce" : "ls",
+                     "seed", (json_int_t)t->seed, "run", run, "limit", t->limit,
+                     "width_div", t->model.width_div, "backend", t->backend->name,
+                     "dct_scale", t->dct_scale);
+}
+
+static json_t *result_json(const TrainArgs *a, int run, const TrainResult *res) {
+    json_t *hist = json_array();
+    double ips = 0;
+    for (int e = 0; e < res->n_epochs; e++) {
+        const EpochStats *s = &res->epochs[e];
+        json_array_append_new(hist, json_pack("{s:i, s:f, s:f, s:f, s:f, s:f}", "epoch", e,
+                                              "train_loss", s->train_loss, "valid_loss",
+                                              s->valid_loss, "accuracy", s->accuracy,
+                                              "top_k_accuracy", s->top5, "seconds",
+                                              s->seconds));
+        ips = s->train_images_per_s > 0 ? s->train_images_per_s : ips;
+    }
+    const EpochStats *last = res->n_epochs ? &res->epochs[res->n_epochs - 1] : NULL;
+    char when[32];
+    time_t t = time(NULL);
+    strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", gmtime(&t));
+    return json_pack("{s:s, s:s, s:o, s:o, s:{s:f, s:f, s:f}, s:f, s:f, s:b}",
+                     "version", NOISETTE_VERSION, "finished", when,
+                     "config", config_json(a, run), "history", hist,
+                     "final", "accuracy", last ? last->accuracy : 0.0,
+                     "top_k_accuracy", last ? last->top5 : 0.0,
+                     "valid_loss", last ? last->valid_loss : 0.0,
+                     "train_images_per_s", ips, "wall_seconds", res->seconds,
+                     "interrupted", res->interrupted);
+}
+
+/* Appends one line: the old file and the line go to a temporary file that
+ * replaces it, so the results file is never half written. */
+static int append_result(const char *path, json_t *obj) {
+    char *line = json_dumps(obj, JSON_COMPACT | JSON_REAL_PRECISION(10));
+    if (!line)
+        return err_set(ERR_NOMEM, "out of memory");
+    char *old = NULL;
+    size_t old_len = 0;
+    if (file_exists(path) && file_read_all(path, (size_t)1 << 30, &old, &old_len) < 0) {
+        free(line);
+        return ERR_IO;
+    }
+    AtomicFile af;
+    int rc = atomic_open(&af, path, 1);
+    if (rc == ERR_OK) {
+        fwrite(old ? old : "", 1, old_len, af.fp);
+        fprintf(af.fp, "%s\n", line);
+        rc = atomic_commit(&af);
+    }
+    free(old);
+    free(line);
+    return rc;
+}
+
+/* ---- runs ------------------------------------------------------------------ */
+
+static int run_all(TrainArgs *a, const Dataset *d) {
+    double acc_sum = 0, acc_sq = 0;
+    int done = 0;
+    uint64_t seed0 = a->t.seed;
+    char out[4096];
+    snprintf(out, sizeof out, "%s", a->t.out_dir);
+
+    for (int run = 0; run < a->runs; run++) {
+        char dir[4200];
+        snprintf(dir, sizeof dir, "%s/run%d", out, run);
+        int rc = make_dirs(dir);
+        if (rc < 0)
+            return cli_report(rc);
+        TrainConfig t = a->t;
+        t.out_dir = dir;
+        t.seed = seed0 + (uint64_t)run;
+        if (a->runs > 1)
+            log_info("Run: %d", run);
+
+        TrainResult res;
+        rc = train_run(&t, d, &res);
+        if (rc == ERR_OK || res.n_epochs > 0) {
+            json_t *obj = result_json(a, run, &res);
+            int wrc = append_result(a->results, obj);
+            json_decref(obj);
+            if (wrc < 0)
+                log_error("%s", err_msg());
+        }
+        int interrupted = res.interrupted;
+        double acc = res.n_epochs ? res.epochs[res.n_epochs - 1].accuracy : 0;
+        free(res.epochs);
+        if (rc < 0)
+            return cli_report(rc);
+        if (interrupted)
+            return EXIT_CODE_OK;
+        acc_sum += acc;
+        acc_sq += acc * acc;
+        done++;
+    }
+    if (done > 1) {
+        double mean = acc_sum / done, var = (acc_sq - done * mean * mean) / (done - 1);
+        log_info("accuracy over %d runs: %.4f +- %.4f (mean +- std)", done, mean,
+                 var > 0 ? sqrt(var) : 0.0);
+    }
+    log_info("results appended to %s", a->results);
+    return EXIT_CODE_OK;
+}
+
+/* ---- options ----------------------------------------------------------------- */
+
+enum {
+    OPT_PCT = 256, OPT_SIZE, OPT_EPOCHS, OPT_LR, OPT_BS, OPT_MOM, OPT_SQRMOM, OPT_EPS, OPT_WD,
+    OPT_OPT, OPT_ARCH, OPT_ACT, OPT_POOL, OPT_SA, OPT_SYM, OPT_RUNS, OPT_FP16, OPT_LOSS,
+    OPT_SEED, OPT_THREADS, OPT_LIMIT, OPT_LABELS, OPT_OUT, OPT_RESULTS, OPT_RESUME,
+    OPT_WIDTH, OPT_BACKEND, OPT_NO_DCT, OPT_SKIP_BAD, OPT_FMNIST
+};
+
+static const struct option LONGOPTS[] = {
+    {"pct-noise", required_argument, NULL, OPT_PCT},
+    {"pct_noise", required_argument, NULL, OPT_PCT},
+    {"size", required_argument, NULL, OPT_SIZE},
+    {"epochs", required_argument, NULL, OPT_EPOCHS},
+    {"lr", required_argument, NULL, OPT_LR},
+    {"bs", required_argument, NULL, OPT_BS},
+    {"mom", required_argument, NULL, OPT_MOM},
+    {"sqrmom", required_argument, NULL, OPT_SQRMOM},
+    {"eps", required_argument, NULL, OPT_EPS},
+    {"wd", required_argument, NULL, OPT_WD},
+    {"opt", required_argument, NULL, OPT_OPT},
+    {"arch", required_argument, NULL, OPT_ARCH},
+    {"act", required_argument, NULL, OPT_ACT},
+    {"act_fn", required_argument, NULL, OPT_ACT},
+    {"pool", required_argument, NULL, OPT_POOL},
+    {"sa", no_argument, NULL, OPT_SA},
+    {"sym", no_argument, NULL, OPT_SYM},
+    {"runs", required_argument, NULL, OPT_RUNS},
+    {"fp16", no_argument, NULL, OPT_FP16},
+    {"loss", required_argument, NULL, OPT_LOSS},
+    {"seed", required_argument, NULL, OPT_SEED},
+    {"threads", required_argument, NULL, OPT_THREADS},
+    {"limit", required_argument, NULL, OPT_LIMIT},
+    {"labels", required_argument, NULL, OPT_LABELS},
+    {"out", required_argument, NULL, OPT_OUT},
+    {"results", required_argument, NULL, OPT_RESULTS},
+    {"resume", required_argument, NULL, OPT_RESUME},
+    {"width-div", required_argument, NULL, OPT_WIDTH},
+    {"backend", required_argument, NULL, OPT_BACKEND},
+    {"no-dct-scale", no_argument, NULL, OPT_NO_DCT},
+    {"skip-bad", no_argument, NULL, OPT_SKIP_BAD},
+    {"fashion-mnist-dir", required_argument, NULL, OPT_FMNIST},
+    {"quiet", no_argument, NULL, 'q'},
+    {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0},
+};
+
+/* The reference's defaults (spec §1.1). */
+static void defaults(TrainArgs *a) {
+    memset(a, 0, sizeof *a);
+    model_config_default(&a->t.model, "xresnet50");
+    a->t.backend = backend_blas();
+    a->t.bs = 64;
+    a->t.epochs = 5;
+    a->t.threads = 1;
+    a->t.dct_scale = 1;
+    snprintf(a->t.opt, sizeof a->t.opt, "ranger");
+    a->t.hyper = (OptHyper){.lr = 1e-2, .mom = 0.9, .sqr_mom = 0.99, .eps = 1e-6, .wd = 1e-2};
+    a->t.loss = (LossConfig){LOSS_LABEL_SMOOTHING, LOSS_LS_EPS_DEFAULT};
+    a->t.seed = 42;
+    a->t.out_dir = "runs";
+    a->t.table = stdout;
+    a->runs = 1;
+    a->d.check_files = 1;
+}
+
+/* A switch the reference also accepts as "--sa 1" / "--sa 0". */
+static int switch_value(int argc, char **argv) {
+    if (optind < argc && (strcmp(argv[optind], "0") == 0 || strcmp(argv[optind], "1") == 0))
+        return argv[optind++][0] == '1';
+    return 1;
+}
+
+static int parse_one(TrainArgs *a, int opt, int argc, char **argv) {
+    TrainConfig *t = &a->t;
+    switch (opt) {
+    case OPT_PCT: return parse_double("--pct-noise", optarg, 0, 99.999, &a->d.pct);
+    case OPT_SIZE: return cli_parse_int("train", "--size", optarg, 8, &t->size);
+    case OPT_EPOCHS: return cli_parse_int("train", "--epochs", optarg, 1, &t->epochs);
+    case OPT_LR: return parse_double("--lr", optarg, 0, 10, &t->hyper.lr);
+    case OPT_BS: return cli_parse_int("train", "--bs", optarg, 1, &t->bs);
+    case OPT_MOM: return parse_double("--mom", optarg, 0, 0.9999, &t->hyper.mom);
+    case OPT_SQRMOM: return parse_double("--sqrmom", optarg, 0, 0.99999, &t->hyper.sqr_mom);
+    case OPT_EPS: return parse_double("--eps", optarg, 0, 1, &t->hyper.eps);
+    case OPT_WD: return parse_double("--wd", optarg, 0, 1, &t->hyper.wd);
+    case OPT_OPT: snprintf(t->opt, sizeof t->opt, "%s", optarg); return 0;
+    case OPT_ARCH: snprintf(t->model.arch, sizeof t->model.arch, "%s", optarg); return 0;
+    case OPT_ACT:
+        if (strcasecmp(optarg, "mish") != 0 && strcasecmp(optarg, "relu") != 0)
+            return cli_usage_error("train", "--act: \"%s\" is not mish or relu", optarg);
+        t->model.act = strcasecmp(optarg, "relu") == 0 ? ACT_RELU : ACT_MISH;
+        return 0;
+    case OPT_POOL:
+        if (strcasecmp(optarg, "avgpool") != 0 && strcasecmp(optarg, "maxpool") != 0)
+            return cli_usage_error("train", "--pool: \"%s\" is not avgpool or maxpool", optarg);
+        t->model.pool = strcasecmp(optarg, "maxpool") == 0 ? POOL_MAX : POOL_AVG;
+        return 0;
+    case OPT_SA: t->model.sa = switch_value(argc, argv); return 0;
+    case OPT_SYM: t->model.sym = 1; return 0;
+    case OPT_RUNS: return cli_parse_int("train", "--runs", optarg, 1, &a->runs);
+    case OPT_FP16: a->fp16 = switch_value(argc, argv); return 0;
+    case OPT_LOSS:
+        if (strcmp(optarg, "ls") != 0 && strcmp(optarg, "ce") != 0)
+            return cli_usage_error("train", "--loss: \"%s\" is not ls or ce", optarg);
+        t->loss.kind = optarg[0] == 'c' ? LOSS_CROSS_ENTROPY : LOSS_LABEL_SMOOTHING;
+        return 0;
+    case OPT_SEED:
+        if (cli_parse_u64(optarg, &t->seed) < 0)
+            return cli_usage_error("train", "--seed: \"%s\" is not a non-negative integer",
+                                   optarg);
+        return 0;
+    case OPT_THREADS: return cli_parse_int("train", "--threads", optarg, 1, &t->threads);
+    case OPT_LIMIT: return cli_parse_int("train", "--limit", optarg, 1, &t->limit);
+    case OPT_LABELS: a->d.labels = optarg; return 0;
+    case OPT_OUT: t->out_dir = optarg; return 0;
+    case OPT_RESULTS: a->results = optarg; return 0;
+    case OPT_RESUME: t->resume = optarg; return 0;
+    case OPT_WIDTH: return cli_parse_int("train", "--width-div", optarg, 1, &t->model.width_div);
+    case OPT_BACKEND:
+        if (!(t->backend = backend_by_name(optarg)))
+            return cli_usage_error("train", "--backend: \"%s\" is unknown", optarg);
+        return 0;
+    case OPT_NO_DCT: t->dct_scale = 0; return 0;
+    case OPT_SKIP_BAD: t->skip_bad = 1; return 0;
+    case OPT_FMNIST: a->d.fmnist_dir = optarg; return 0;
+    case 'q': log_set_level(LOG_LEVEL_ERROR); return 0;
+    case 'h': print_help(stdout); return -1;
+    default: return cli_try_help("train");
+    }
+}
+
+int cmd_train(int argc, char **argv) {
+    TrainArgs a;
+    defaults(&a);
+    int opt;
+    optind = 1;
+    argv[0] = "noisette train";
+    while ((opt = getopt_long(argc, argv, "qh", LONGOPTS, NULL)) != -1) {
+        int rc = parse_one(&a, opt, argc, argv);
+        if (rc)
+            return rc < 0 ? EXIT_CODE_OK : rc;
+    }
+    if (optind != argc - 1)
+        return cli_usage_error("train", optind >= argc ? "missing DATA" : "one DATA at a time");
+    a.d.data = argv[optind];
+    a.d.seed = a.t.seed;
+
+    /* The dataset at the chosen noise level; Fashion-MNIST is 1 x 28 x 28. */
+    Dataset d;
+    int rc = dataset_open(&d, &a.d);
+    if (rc < 0)
+        return cli_report(rc);
+    a.t.model.c_in = d.channels;
+    a.t.model.n_out = d.n_classes;
+    if (a.t.size == 0)
+        a.t.size = d.kind == DATASET_FMNIST ? 28 : 128;
+    a.t.progress = isatty(STDERR_FILENO) && log_get_level() >= LOG_LEVEL_INFO;
+    char results[4200];
+    if (!a.results) {
+        snprintf(results, sizeof results, "%s/results.jsonl", a.t.out_dir);
+        a.results = results;
+    }
+    if ((rc = make_dirs(a.t.out_dir)) < 0) {
+        dataset_free(&d);
+        return cli_report(rc);
+    }
+
+    /* The reference's summary line, then the runs; Ctrl-C stops cleanly. */
+    log_info("pct_noise: %g; epochs: %d; lr: %g; size: %d; sqrmom: %g; mom: %g; eps: %g",
+             a.d.pct, a.t.epochs, a.t.hyper.lr, a.t.size, a.t.hyper.sqr_mom, a.t.hyper.mom,
+             a.t.hyper.eps);
+    if (a.fp16)
+        log_info("--fp16: noisette trains in fp32 on the CPU (spec §8); the flag changes nothing");
+    signal(SIGINT, on_signal);
+    signal(SIGTERM, on_signal);
+    rc = run_all(&a, &d);
+    dataset_free(&d);
+    return rc;
+}

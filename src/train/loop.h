@@ -1,0 +1,78 @@
+/* The training run: what the reference's train_imagenette.py does for one
+ * run (spec: reference-training.md §6, §9), on noisette's engine.
+ *
+ * Per epoch: a training phase (schedule set before each batch, forward,
+ * loss, backward, optimizer step) and a validation phase on the clean
+ * labels, then one row of the reference's table. After each epoch, and on
+ * SIGINT or SIGTERM between batches, a checkpoint is written atomically; a
+ * run resumed from it ends exactly as an uninterrupted one on the same
+ * machine and thread count, because every random draw depends on (seed,
+ * epoch, item). A non-finite loss stops the run, the last checkpoint kept. */
+#ifndef NOISETTE_TRAIN_LOOP_H
+#define NOISETTE_TRAIN_LOOP_H
+
+#include "data/dataset.h"
+#include "data/loader.h"
+#include "nn/model.h"
+#include "train/loss.h"
+#include "train/optim.h"
+
+#include <stdio.h>
+
+#define TRAIN_MAX_EPOCHS 10000
+
+typedef struct {
+    ModelConfig    model;
+    const Backend *backend;
+    int            size, bs, epochs, limit, threads;
+    int            dct_scale, skip_bad;
+    char           opt[16];
+    OptHyper       hyper;           /* lr, mom, sqr_mom, eps, wd, beta */
+    LossConfig     loss;
+    uint64_t       seed;
+    const char    *out_dir;         /* checkpoint.ckpt goes here */
+    const char    *resume;          /* a checkpoint to continue, or NULL */
+    FILE          *table;           /* the per-epoch table (stdout) */
+    int            progress;        /* draw a progress bar on stderr */
+} TrainConfig;
+
+typedef struct {
+    double train_loss;      /* smoothed as the reference (EMA 0.98, debiased) */
+    double valid_loss;
+    double accuracy, top5;
+    double seconds;         /* wall time of the epoch, train + validation */
+    double train_images_per_s;
+} EpochStats;
+
+typedef struct {
+    EpochStats *epochs;     /* n_epochs entries, owned (free) */
+    int         n_epochs;   /* finished */
+    int         interrupted;
+    double      seconds;
+} TrainResult;
+
+/* Trains one run on d (opened at the run's noise level) with cfg. Writes
+ * the table rows to cfg->table and the history to res. 0 when the run
+ * finished or was interrupted (res->interrupted, checkpoint written);
+ * else a negative ErrCode with the message recorded. */
+int train_run(const TrainConfig *cfg, const Dataset *d, TrainResult *res);
+
+/* Asks a running train_run to stop after the current batch (signal safe). */
+void train_request_stop(void);
+
+/* Fills the model, size, epochs and batch size of cfg from the description
+ * a checkpoint of train_run holds. 0, or an error naming the file. */
+int train_config_from_checkpoint(const char *path, TrainConfig *cfg);
+
+/* Loads the checkpoint cfg->resume into the model cfg describes and
+ * evaluates it on the validation split of d: loss, accuracy, top-5 in *s,
+ * and per class (d->n_classes entries each, may be NULL) the correct and
+ * total counts. */
+int train_eval(const TrainConfig *cfg, const Dataset *d, EpochStats *s, long *class_correct,
+               long *class_total);
+
+/* The reference's table: header, then rows (spec §9.4). */
+void train_print_header(FILE *out);
+void train_print_row(FILE *out, int epoch, const EpochStats *s);
+
+#endif

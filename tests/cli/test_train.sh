@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# noisette train and eval end to end on a Fashion-MNIST subset (a label CSV
+# of 3,000 training and 300 validation rows at 25% noise, a 1/16-width
+# xresnet18): the table, the results file, a resumed run that ends exactly
+# as an uninterrupted one, eval of the checkpoint, a diverging run stopped
+# with a message, and usage errors.
+# Usage: test_train.sh NOISETTE. Exit 77 (skipped) without Fashion-MNIST.
+set -u
+NOISETTE=$1
+FMNIST_DIR=/usr/share/datasets/fashion-mnist
+if [ ! -d "$FMNIST_DIR" ]; then
+    echo "skip: $FMNIST_DIR missing (apt-get install dataset-fashion-mnist)"
+    exit 77
+fi
+TMP=$(mktemp -d) || exit 1
+trap 'rm -rf "$TMP"' EXIT
+
+passed=0
+failed=0
+check() {   # check NAME STATUS DETAIL
+    if [ "$2" -eq 0 ]; then
+        passed=$((passed + 1))
+    else
+        failed=$((failed + 1))
+        echo "FAIL: $1: $3"
+    fi
+}
+rows() {    # the table rows without the time column
+    grep -E '^[0-9]+ ' "$1" | awk '{print $1, $2, $3, $4, $5}'
+}
+
+# A subset CSV: 3,000 training rows, 300 validation rows.
+"$NOISETTE" labels fashion-mnist -q --levels 25 -o "$TMP/full.csv"
+{ head -n 3001 "$TMP/full.csv"; grep ',True$' "$TMP/full.csv" | head -n 300; } >"$TMP/sub.csv"
+TRAIN=("$NOISETTE" train fashion-mnist --labels "$TMP/sub.csv" --pct-noise 25
+       --arch xresnet18 --width-div 16 --epochs 3 --bs 32 --threads 2)
+
+# An uninterrupted run: the table, the results line, the checkpoint.
+"${TRAIN[@]}" --out "$TMP/A" >"$TMP/A.out" 2>"$TMP/A.err"
+check "train exit code" $? "$(cat "$TMP/A.err")"
+head -n 1 "$TMP/A.out" | grep -q '^epoch     train_loss  valid_loss  accuracy  top_k_accuracy  time'
+check "table header" $? "$(head -n 1 "$TMP/A.out")"
+[ "$(rows "$TMP/A.out" | wc -l)" -eq 3 ]; check "three rows" $? "$(cat "$TMP/A.out")"
+last_acc=$(rows "$TMP/A.out" | tail -n 1 | awk '{print $4}')
+awk "BEGIN {exit !($last_acc > 0.3)}"; check "learns (accuracy > 0.3)" $? "$last_acc"
+[ "$(wc -l <"$TMP/A/results.jsonl")" -eq 1 ]; check "one results line" $? ""
+grep -q '"history":\[{"epoch":0' "$TMP/A/results.jsonl"; check "history in results" $? ""
+grep -q '"pct_noise":25' "$TMP/A/results.jsonl"; check "config in results" $? ""
+[ -f "$TMP/A/run0/checkpoint.ckpt" ]; check "checkpoint written" $? ""
+
+# Interrupted with Ctrl-C, then resumed: the same rows as uninterrupted.
+"${TRAIN[@]}" --out "$TMP/B" >"$TMP/B1.out" 2>"$TMP/B1.err" &
+pid=$!
+sleep 2
+kill -INT "$pid" 2>/dev/null
+wait "$pid"
+check "interrupted run exits 0" $? "$(cat "$TMP/B1.err")"
+"${TRAIN[@]}" --out "$TMP/B" --resume "$TMP/B/run0/checkpoint.ckpt" >"$TMP/B2.out" 2>"$TMP/B2.err"
+check "resume exit code" $? "$(cat "$TMP/B2.err")"
+diff <(rows "$TMP/A.out") <(rows "$TMP/B2.out") >"$TMP/diff"
+check "resumed run equals the uninterrupted one" $? "$(cat "$TMP/diff")"
+grep -q "interrupted at epoch" "$TMP/B1.err" || echo "note: the run finished before the interrupt"
+
+# eval of the checkpoint gives the last row's accuracy.
+"$NOISETTE" eval "$TMP/A/run0/checkpoint.ckpt" fashion-mnist --labels "$TMP/sub.csv" \
+    >"$TMP/eval.out" 2>"$TMP/eval.err"
+check "eval exit code" $? "$(cat "$TMP/eval.err")"
+grep -q "accuracy $last_acc" "$TMP/eval.out"; check "eval accuracy" $? "$(head -n 1 "$TMP/eval.out")"
+grep -q "tshirt_top" "$TMP/eval.out"; check "eval per-class table" $? ""
+
+# A diverging run stops with a message and exit 1; the checkpoint stays.
+"${TRAIN[@]}" --out "$TMP/N" --opt sgd --lr 10 --mom 0.99 >/dev/null 2>"$TMP/N.err"
+rc=$?
+[ "$rc" -eq 1 ]; check "diverging run exits 1" $? "got $rc"
+grep -q "the training loss became" "$TMP/N.err"; check "divergence message" $? "$(cat "$TMP/N.err")"
+
+# Usage errors and bad inputs.
+"$NOISETTE" train fashion-mnist --arch xresnet9 --out "$TMP/U" >/dev/null 2>"$TMP/U.err"
+rc=$?; [ "$rc" -eq 2 ]; check "unknown arch exits 2" $? "got $rc: $(cat "$TMP/U.err")"
+"$NOISETTE" train fashion-mnist --lr abc >/dev/null 2>&1
+rc=$?; [ "$rc" -eq 2 ]; check "bad --lr exits 2" $? "got $rc"
+"$NOISETTE" train >/dev/null 2>&1
+rc=$?; [ "$rc" -eq 2 ]; check "missing DATA exits 2" $? "got $rc"
+"$NOISETTE" eval "$TMP/sub.csv" fashion-mnist >/dev/null 2>"$TMP/E.err"
+rc=$?; [ "$rc" -eq 1 ]; check "eval of a non-checkpoint exits 1" $? "got $rc: $(cat "$TMP/E.err")"
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
