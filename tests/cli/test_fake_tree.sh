@@ -2,8 +2,9 @@
 # Scale test of the image pipeline on a fake Imagenette tree
 # (tools/make_fake_imagenette.py): the loader runs a whole training epoch
 # and the whole validation set with two threads, every image decoded
-# (the tree includes grey, CMYK and PNG-named-.JPEG files), and a missing
-# image is reported before any batch.
+# (the tree includes grey, CMYK and PNG-named-.JPEG files), a missing image
+# is reported before any batch, and a small model trains on the folder and
+# its checkpoint evaluates.
 #
 # Usage: test_fake_tree.sh NOISETTE TOOL
 # Environment: NOISETTE_FAKE_TREE_LIMIT  images in the tree, 0 = the whole
@@ -73,6 +74,20 @@ mv "$tree/$victim.away" "$tree/$victim"
 [ "$rc" -eq 1 ]; check "missing image exit code" $? "got $rc: $out"
 echo "$out" | grep -q "1 of $((n_train + n_valid)) images listed in .* are missing: $victim" ;
 check "missing image message" $? "$out"
+
+# Training end to end on the image folder: a tiny model, two epochs over
+# 128 training images at 32 px, then eval of its checkpoint.
+out=$(mktemp -d) || exit 1
+"$NOISETTE" train "$tree" --pct-noise 25 --arch xse_resnext50 --sa --pool maxpool \
+    --width-div 16 --size 32 --bs 16 --epochs 2 --limit 128 --threads 2 --out "$out" \
+    >"$out/table" 2>"$out/err"
+rc=$?
+check "train on the folder exit code" "$rc" "$(cat "$out/err")"
+[ "$(grep -cE '^[0-9]+ ' "$out/table")" -eq 2 ]; check "train table rows" $? "$(cat "$out/table")"
+"$NOISETTE" eval "$out/run0/checkpoint.ckpt" "$tree" >"$out/eval" 2>"$out/eval.err"
+check "eval on the folder" $? "$(cat "$out/eval.err")"
+grep -q "tench" "$out/eval"; check "eval names Imagenette classes" $? "$(cat "$out/eval")"
+rm -rf "$out"
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
