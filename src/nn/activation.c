@@ -2,8 +2,9 @@
  *
  * Everything is float, written so that no |x| (1e4 and beyond) makes an
  * inf or NaN: the sigmoid only exponentiates non-positive numbers, and
- * softplus only numbers below PyTorch's threshold of 20. ReLU and the sigmoid differentiate
- * through their output, so they may run in place; Mish needs its input.
+ * Mish only numbers below PyTorch's softplus threshold of 20. ReLU and the
+ * sigmoid differentiate through their output, so they may run in place;
+ * Mish needs its input.
  * Legend: any N x C x H x W, treated as one flat array. */
 #include "nn/layers.h"
 
@@ -20,8 +21,20 @@ static float sigmoid(float x) {
     return e / (1.0f + e);
 }
 
-static float softplus(float x) {
-    return x > SOFTPLUS_THRESHOLD ? x : log1pf(expf(x));
+/* tanh(softplus(x)) and sigmoid(x) from one exponential n = e^x:
+ *   tanh(ln(1 + n)) = ((1+n)^2 - 1) / ((1+n)^2 + 1) = t / (t + 2), t = n(n + 2)
+ *   sigmoid(x) = n / (1 + n)
+ * Above the softplus threshold, softplus(x) = x and both are 1 in float.
+ * At x = 20, t is 2.4e17, far inside float's range. */
+static void mish_parts(float x, float *tsp, float *sig) {
+    if (x > SOFTPLUS_THRESHOLD) {
+        *tsp = 1.0f;
+        *sig = 1.0f;
+        return;
+    }
+    float n = expf(x), t = n * (n + 2.0f);
+    *tsp = t / (t + 2.0f);
+    *sig = n / (1.0f + n);
 }
 
 /* ReLU:    y = max(x, 0);            dx += dy * (y > 0)   (0 at x = 0, as PyTorch)
@@ -44,8 +57,11 @@ void activation_forward(ActKind act, const Tensor *x, Tensor *y) {
             yd[i] = xd[i] > 0.0f ? xd[i] : 0.0f;
         break;
     case ACT_MISH:
-        for (size_t i = 0; i < n; i++)
-            yd[i] = xd[i] * tanhf(softplus(xd[i]));
+        for (size_t i = 0; i < n; i++) {
+            float tsp, sig;
+            mish_parts(xd[i], &tsp, &sig);
+            yd[i] = xd[i] * tsp;
+        }
         break;
     case ACT_SIGMOID:
         for (size_t i = 0; i < n; i++)
@@ -73,8 +89,9 @@ void activation_backward(ActKind act, const Tensor *x, const Tensor *y, const Te
         break;
     case ACT_MISH:
         for (size_t i = 0; i < n; i++) {
-            float t = tanhf(softplus(xd[i]));
-            dxd[i] += g[i] * (t + xd[i] * sigmoid(xd[i]) * (1.0f - t * t));
+            float t, sig;
+            mish_parts(xd[i], &t, &sig);
+            dxd[i] += g[i] * (t + xd[i] * sig * (1.0f - t * t));
         }
         break;
     case ACT_SIGMOID:
