@@ -451,17 +451,6 @@ static void test_peek(void **state) {
     free(dir);
 }
 
-static int count_entries(const char *dir) {
-    DIR *d = opendir(dir);
-    assert_non_null(d);
-    int n = 0;
-    struct dirent *e;
-    while ((e = readdir(d)))
-        n += strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0;
-    closedir(d);
-    return n;
-}
-
 /* A save replaces the file in one rename and leaves no temporary file; a
  * save that cannot write fails and creates nothing. */
 static void test_atomic_replace(void **state) {
@@ -472,7 +461,7 @@ static void test_atomic_replace(void **state) {
     save(&a, path, 1, 10);
     train(&a, 1, 5);
     save(&a, path, 2, 11);
-    assert_int_equal(count_entries(dir), 1);
+    assert_int_equal(test_count_entries(dir), 1);
     Model b = make_model(MODEL_DEFAULT, 0, "radam");
     Checkpoint ck = ck_of(&b, ARCH);
     assert_int_equal(checkpoint_load(path, &ck), 0);
@@ -483,7 +472,7 @@ static void test_atomic_replace(void **state) {
     Checkpoint out = ck_of(&a, ARCH);
     assert_int_equal(checkpoint_save(path, &out), ERR_IO);
     assert_contains(err_msg(), path);
-    assert_int_equal(count_entries(dir), 1);
+    assert_int_equal(test_count_entries(dir), 1);
     free_model(&a);
     free_model(&b);
     test_rmtree(dir);

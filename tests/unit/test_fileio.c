@@ -13,18 +13,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-/* Number of entries in dir besides . and .. */
-static int count_entries(const char *dir) {
-    DIR *d = opendir(dir);
-    assert_non_null(d);
-    int n = 0;
-    struct dirent *e;
-    while ((e = readdir(d)))
-        n += strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0;
-    closedir(d);
-    return n;
-}
-
 static void test_read_all_and_limit(void **state) {
     (void)state;
     char *dir = test_mkdtemp(), path[4096];
@@ -53,7 +41,7 @@ static void test_atomic_commit_and_refuse(void **state) {
     fputs("one\n", af.fp);
     assert_false(file_exists(path));            /* nothing at the target yet */
     assert_int_equal(atomic_commit(&af), 0);
-    assert_int_equal(count_entries(dir), 1);
+    assert_int_equal(test_count_entries(dir), 1);
 
     assert_int_equal(atomic_open(&af, path, 0), ERR_EXISTS);
     assert_contains(err_msg(), "already exists (use --force");
@@ -66,7 +54,7 @@ static void test_atomic_commit_and_refuse(void **state) {
     assert_int_equal(file_read_all(path, 100, &data, &len), 0);
     assert_string_equal(data, "one\n");       /* the abort left the old file */
     free(data);
-    assert_int_equal(count_entries(dir), 1);
+    assert_int_equal(test_count_entries(dir), 1);
     test_rmtree(dir);
     free(dir);
 }
@@ -94,7 +82,7 @@ static void test_signal_removes_temporary(void **state) {
     assert_int_equal(waitpid(pid, &status, 0), pid);
     assert_true(WIFSIGNALED(status));
     assert_int_equal(WTERMSIG(status), SIGTERM);
-    assert_int_equal(count_entries(dir), 0);
+    assert_int_equal(test_count_entries(dir), 0);
     test_rmtree(dir);
     free(dir);
 }

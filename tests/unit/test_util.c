@@ -2,6 +2,7 @@
 #define _GNU_SOURCE
 #include "test_util.h"
 
+#include <dirent.h>
 #include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -69,4 +70,15 @@ char *test_table_bytes(const LabelTable *t, size_t *len) {
     if (len)
         *len = n;
     return buf;
+}
+
+int test_count_entries(const char *dir) {
+    DIR *d = opendir(dir);
+    assert_non_null(d);
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)))
+        n += strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0;
+    closedir(d);
+    return n;
 }

@@ -23,6 +23,9 @@ void test_write(const char *path, const void *data, size_t len);
 /* Same, for a NUL-terminated string. */
 void test_write_str(const char *path, const char *s);
 
+/* Number of entries in dir besides . and .. */
+int test_count_entries(const char *dir);
+
 /* Removes a folder and everything under it. */
 void test_rmtree(const char *path);
 
