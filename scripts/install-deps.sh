@@ -16,6 +16,9 @@ packages=(
     libjansson-dev      # the results file of noisette train (JSON lines)
     libcmocka-dev       # unit tests
     libopenblas-dev     # sgemm for the fast backend (src/nn/backend_blas.c)
+    libcurl4-openssl-dev    # noisette get: downloads (HTTP Range resume, retries)
+    libarchive-dev      # noisette get: unpacking the .tgz archives safely
+    libssl-dev          # noisette get: MD5 checks of the archives (libcrypto's EVP)
     dataset-fashion-mnist   # the embedded default dataset (demo, tests)
     python3-pil python3-numpy   # fake image trees and Pillow fixtures (tests, tools)
 )

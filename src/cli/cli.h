@@ -11,6 +11,7 @@ typedef enum {
     EXIT_CODE_USAGE = 2     /* bad command line */
 } ExitCode;
 
+int cmd_get(int argc, char **argv);
 int cmd_labels(int argc, char **argv);
 int cmd_audit(int argc, char **argv);
 int cmd_bench(int argc, char **argv);

@@ -3,6 +3,7 @@
 
 #include "data/fashion_mnist.h"
 #include "data/folder.h"
+#include "get/get.h"
 #include "labels/label_table.h"
 #include "labels/matrix_csv.h"
 #include "labels/noise.h"
@@ -33,6 +34,9 @@ static void print_help(FILE *out) {
             "                     sorted order\n"
             "  a label CSV        its noisy_labels_0 column is noised anew\n"
             "  fashion-mnist      the IDX files of Debian's dataset-fashion-mnist\n"
+            "  a dataset name     imagenette2-320, imagewoof2, imagenette ... (see\n"
+            "                     noisette get --list): its folder in the cache,\n"
+            "                     downloaded first when missing\n"
             "\n"
             "Noise (default: uniform at 1,5,25,50%%, as the reference notebook):\n"
             "      --levels LIST      percentages, comma-separated, each in (0,100)\n"
@@ -57,6 +61,8 @@ static void print_help(FILE *out) {
             "      --force            overwrite an existing file\n"
             "      --fashion-mnist-dir DIR  where the IDX files are (default\n"
             "                         %s)\n"
+            "      --offline          never download: a dataset name not in the cache\n"
+            "                         is an error\n"
             "  -v, --verbose          more detail on stderr\n"
             "  -q, --quiet            print only errors\n"
             "  -h, --help             show this help\n"
@@ -181,7 +187,8 @@ static int run(LabelsArgs *a) {
 }
 
 int cmd_labels(int argc, char **argv) {
-    enum { OPT_LEVELS = 256, OPT_NOISE, OPT_MATRIX, OPT_NESTED, OPT_SEED, OPT_FORCE, OPT_FMNIST };
+    enum { OPT_LEVELS = 256, OPT_NOISE, OPT_MATRIX, OPT_NESTED, OPT_SEED, OPT_FORCE, OPT_FMNIST,
+           OPT_OFFLINE };
     static const struct option longopts[] = {
         {"output", required_argument, NULL, 'o'},
         {"levels", required_argument, NULL, OPT_LEVELS},
@@ -191,6 +198,7 @@ int cmd_labels(int argc, char **argv) {
         {"seed", required_argument, NULL, OPT_SEED},
         {"force", no_argument, NULL, OPT_FORCE},
         {"fashion-mnist-dir", required_argument, NULL, OPT_FMNIST},
+        {"offline", no_argument, NULL, OPT_OFFLINE},
         {"verbose", no_argument, NULL, 'v'},
         {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},
@@ -202,7 +210,7 @@ int cmd_labels(int argc, char **argv) {
     a.spec.seed = DEFAULT_SEED;
     a.spec.n_levels = (int)(sizeof DEFAULT_LEVELS / sizeof DEFAULT_LEVELS[0]);
     memcpy(a.spec.levels, DEFAULT_LEVELS, sizeof DEFAULT_LEVELS);
-    int verbose = 0, quiet = 0, opt;
+    int verbose = 0, quiet = 0, offline = 0, opt;
 
     optind = 1;
     argv[0] = "noisette labels";
@@ -232,6 +240,7 @@ int cmd_labels(int argc, char **argv) {
             break;
         case OPT_FORCE: a.force = 1; break;
         case OPT_FMNIST: a.fmnist_dir = optarg; break;
+        case OPT_OFFLINE: offline = 1; break;
         case 'v': verbose = 1; break;
         case 'q': quiet = 1; break;
         case 'h': print_help(stdout); return EXIT_CODE_OK;
@@ -244,7 +253,15 @@ int cmd_labels(int argc, char **argv) {
         return cli_usage_error("labels", "--matrix and --noise pairflip exclude each other");
     if (a.matrix_path && a.spec.nested)
         return cli_usage_error("labels", "--nested needs several levels; --matrix makes one");
-    a.data = argv[optind];
     cli_set_verbosity(verbose, quiet);
-    return run(&a);
+
+    /* A dataset name means its folder in the cache, fetched if missing. */
+    char *data;
+    int rc = get_resolve_data(argv[optind], 0, offline, &data);
+    if (rc < 0)
+        return cli_report(rc);
+    a.data = data;
+    rc = run(&a);
+    free(data);
+    return rc;
 }

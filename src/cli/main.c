@@ -18,6 +18,7 @@ typedef struct {
 } Command;
 
 static const Command COMMANDS[] = {
+    {"get", cmd_get, "download, check and unpack imagenette2 / imagewoof2 into the cache"},
     {"labels", cmd_labels, "make a noisy-label CSV for a dataset (seeded, exact counts)"},
     {"audit", cmd_audit, "check a label CSV and show its realised noise"},
     {"train", cmd_train, "train at one noise level, evaluate each epoch, record the run"},
