@@ -1,8 +1,12 @@
 /* noisette train: train at one noise level, as the reference script does,
  * and record each run in a JSON-lines results file. */
 #include "cli/cli.h"
+#include "cli/train_loss.h"
+#include "cli/train_methods.h"
 
 #include "data/dataset.h"
+#include "get/get.h"
+#include "labels/class_names.h"
 #include "train/loop.h"
 #include "util/err.h"
 #include "util/fileio.h"
@@ -31,7 +35,11 @@ static void print_help(FILE *out) {
             "\n"
             "Train a model at one noise level and evaluate it on the clean validation\n"
             "set after every epoch, printing the reference's table. DATA is a dataset\n"
-            "folder with its label CSV, or fashion-mnist (noisy labels made from --seed).\n"
+            "folder with its label CSV, fashion-mnist (noisy labels made from --seed), or\n"
+            "a dataset name: imagenette or imagewoof (the variant --size calls for:\n"
+            "320 px files up to 224, full size above) or an archive name such as\n"
+            "imagenette2-160, taken from the cache and downloaded first if missing\n"
+            "(docs/get.md).\n"
             "Each run is appended to a JSON-lines results file; a checkpoint is written\n"
             "after every epoch and on Ctrl-C, and --resume continues it exactly.\n"
             "\n"
@@ -46,11 +54,13 @@ static void print_help(FILE *out) {
             "      --arch NAME        xresnet50 (default); see noisette model --help\n"
             "      --act mish|relu    --pool avgpool|maxpool   --sa [1]   --sym\n"
             "      --runs N           repeat the run N times (default 1)\n"
+            "      --woof [1]         Imagewoof instead of Imagenette (DATA a dataset name)\n"
             "      --fp16             accepted; training stays in fp32 on the CPU\n"
             "The reference's spellings --pct_noise and --act_fn are accepted too.\n"
             "\n"
-            "noisette's options:\n"
-            "      --loss ls|ce       label-smoothing (default, eps 0.1) or cross entropy\n"
+            "noisette's options:\n");
+    loss_options_help(out);
+    fprintf(out,
             "      --seed N           seed of labels, init, order, augmentation (default 42)\n"
             "      --threads N        loader threads (default 1)\n"
             "      --limit N          only the first N training images\n"
@@ -64,8 +74,12 @@ static void print_help(FILE *out) {
             "      --no-dct-scale     decode JPEGs at full size, as the reference\n"
             "      --skip-bad         drop unreadable images, with a count\n"
             "      --fashion-mnist-dir DIR\n"
+            "      --offline          never download: a dataset name must be in the cache\n"
             "  -q, --quiet            only the table and errors\n"
             "  -h, --help             show this help\n"
+            "\n");
+    methods_help(out);
+    fprintf(out,
             "\n"
             "Exit codes: 0 done (or interrupted with a checkpoint), 1 failed, 2 bad usage.\n");
 }
@@ -73,8 +87,10 @@ static void print_help(FILE *out) {
 typedef struct {
     TrainConfig    t;
     DatasetOptions d;
-    int            runs, fp16;
+    int            runs, fp16, woof, offline;
     const char    *results;
+    const char    *dataset;         /* imagenette, imagewoof, fashion-mnist or folder */
+    unsigned       loss_flags;      /* loss hyperparameter flags given, bit i: LOSS_FLAGS[i] */
 } TrainArgs;
 
 /* The first Ctrl-C asks for a checkpoint and a clean stop after the
@@ -124,19 +140,21 @@ static int make_dirs(const char *path) {
 
 static json_t *config_json(const TrainArgs *a, int run) {
     const TrainConfig *t = &a->t;
-    return json_pack("{s:s, s:s?, s:f, s:s, s:s, s:s, s:b, s:b, s:i, s:i, s:i, s:i, s:i, s:s,"
-                     " s:f, s:f, s:f, s:f, s:f, s:s, s:I, s:i, s:i, s:i, s:s, s:b}",
-                     "data", a->d.data, "labels", a->d.labels, "pct_noise", a->d.pct,
+    return json_pack("{s:s, s:s, s:b, s:s?, s:f, s:s, s:s, s:s, s:b, s:b, s:i, s:i, s:i, s:i, s:i, s:s,"
+                     " s:f, s:f, s:f, s:f, s:f, s:s, s:o, s:I, s:i, s:i, s:i, s:s, s:b, s:o}",
+                     "data", a->d.data, "dataset", a->dataset, "woof",
+                     strcmp(a->dataset, "imagewoof") == 0, "labels", a->d.labels,
+                     "pct_noise", a->d.pct,
                      "arch", t->model.arch, "act", t->model.act == ACT_RELU ? "relu" : "mish",
                      "pool", t->model.pool == POOL_MAX ? "maxpool" : "avgpool",
                      "sa", t->model.sa, "sym", t->model.sym, "c_in", t->model.c_in,
                      "n_out", t->model.n_out, "size", t->size, "epochs", t->epochs,
                      "bs", t->bs, "opt", t->opt, "lr", t->hyper.lr, "mom", t->hyper.mom,
                      "sqrmom", t->hyper.sqr_mom, "eps", t->hyper.eps, "wd", t->hyper.wd,
-                     "loss", t->loss.kind == LOSS_CROSS_ENTROPY ? "ce" : "ls",
+                     "loss", loss_label(t->loss.kind), "loss_params", loss_params_json(&t->loss),
                      "seed", (json_int_t)t->seed, "run", run, "limit", t->limit,
                      "width_div", t->model.width_div, "backend", t->backend->name,
-                     "dct_scale", t->dct_scale);
+                     "dct_scale", t->dct_scale, "methods", methods_json(&t->methods));
 }
 
 static json_t *result_json(const TrainArgs *a, int run, const TrainResult *res) {
@@ -245,7 +263,7 @@ enum {
     OPT_PCT = 256, OPT_SIZE, OPT_EPOCHS, OPT_LR, OPT_BS, OPT_MOM, OPT_SQRMOM, OPT_EPS, OPT_WD,
     OPT_OPT, OPT_ARCH, OPT_ACT, OPT_POOL, OPT_SA, OPT_SYM, OPT_RUNS, OPT_FP16, OPT_LOSS,
     OPT_SEED, OPT_THREADS, OPT_LIMIT, OPT_LABELS, OPT_OUT, OPT_RESULTS, OPT_RESUME,
-    OPT_WIDTH, OPT_BACKEND, OPT_NO_DCT, OPT_SKIP_BAD, OPT_FMNIST
+    OPT_WIDTH, OPT_BACKEND, OPT_NO_DCT, OPT_SKIP_BAD, OPT_FMNIST, OPT_WOOF, OPT_OFFLINE
 };
 
 static const struct option LONGOPTS[] = {
@@ -281,6 +299,10 @@ static const struct option LONGOPTS[] = {
     {"no-dct-scale", no_argument, NULL, OPT_NO_DCT},
     {"skip-bad", no_argument, NULL, OPT_SKIP_BAD},
     {"fashion-mnist-dir", required_argument, NULL, OPT_FMNIST},
+    {"woof", no_argument, NULL, OPT_WOOF},
+    {"offline", no_argument, NULL, OPT_OFFLINE},
+    TRAIN_LOSS_LONGOPTS,
+    TRAIN_METHOD_LONGOPTS,
     {"quiet", no_argument, NULL, 'q'},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
@@ -297,12 +319,37 @@ static void defaults(TrainArgs *a) {
     a->t.dct_scale = 1;
     snprintf(a->t.opt, sizeof a->t.opt, "ranger");
     a->t.hyper = (OptHyper){.lr = 1e-2, .mom = 0.9, .sqr_mom = 0.99, .eps = 1e-6, .wd = 1e-2};
-    a->t.loss = (LossConfig){LOSS_LABEL_SMOOTHING, LOSS_LS_EPS_DEFAULT};
+    loss_config_default(LOSS_LABEL_SMOOTHING, &a->t.loss);
+    methods_defaults(&a->t.methods);
     a->t.seed = 42;
     a->t.out_dir = "runs";
     a->t.table = stdout;
     a->runs = 1;
     a->d.check_files = 1;
+}
+
+/* DATA with --woof: the reference's switch from Imagenette to Imagewoof,
+ * for a dataset name (imagenette -> imagewoof, imagenette2-320 ->
+ * imagewoof2-320). 0, or a usage error's exit code. */
+static int woof_name(const TrainArgs *a, const char *data, char *out, size_t cap) {
+    static const char NETTE[] = "imagenette";
+    snprintf(out, cap, "%s", data);
+    if (!a->woof || strncmp(data, "imagewoof", 9) == 0)
+        return 0;
+    if (strncmp(data, NETTE, sizeof NETTE - 1) != 0 || strchr(data, '/'))
+        return cli_usage_error("train", "--woof picks Imagewoof for a dataset name (imagenette, "
+                               "imagenette2-320, ...); \"%s\" is not one", data);
+    snprintf(out, cap, "imagewoof%s", data + sizeof NETTE - 1);
+    return 0;
+}
+
+/* What the results file calls the dataset: its family by class set, for
+ * the leaderboards. */
+static const char *dataset_family(const Dataset *d) {
+    if (d->kind == DATASET_FMNIST)
+        return "fashion-mnist";
+    const char *set = class_set_name((const char *const *)d->table.names, d->n_classes);
+    return set ? set : "folder";
 }
 
 /* A switch the reference also accepts as "--sa 1" / "--sa 0". */
@@ -314,6 +361,10 @@ static int switch_value(int argc, char **argv) {
 
 static int parse_one(TrainArgs *a, int opt, int argc, char **argv) {
     TrainConfig *t = &a->t;
+    if (opt >= OPT_MIXUP && opt <= OPT_FORGET_EXP)
+        return methods_option(&t->methods, opt, optarg);
+    if (opt >= OPT_SCE_ALPHA && opt <= OPT_TGCE_EVERY)
+        return loss_option(&t->loss, &a->loss_flags, opt, optarg);
     switch (opt) {
     case OPT_PCT: return parse_double("--pct-noise", optarg, 0, 99.999, &a->d.pct);
     case OPT_SIZE: return cli_parse_int("train", "--size", optarg, 8, &t->size);
@@ -340,11 +391,7 @@ static int parse_one(TrainArgs *a, int opt, int argc, char **argv) {
     case OPT_SYM: t->model.sym = 1; return 0;
     case OPT_RUNS: return cli_parse_int("train", "--runs", optarg, 1, &a->runs);
     case OPT_FP16: a->fp16 = switch_value(argc, argv); return 0;
-    case OPT_LOSS:
-        if (strcmp(optarg, "ls") != 0 && strcmp(optarg, "ce") != 0)
-            return cli_usage_error("train", "--loss: \"%s\" is not ls or ce", optarg);
-        t->loss.kind = optarg[0] == 'c' ? LOSS_CROSS_ENTROPY : LOSS_LABEL_SMOOTHING;
-        return 0;
+    case OPT_LOSS: return loss_option_name(&t->loss, "train", optarg);
     case OPT_SEED:
         if (cli_parse_u64(optarg, &t->seed) < 0)
             return cli_usage_error("train", "--seed: \"%s\" is not a non-negative integer",
@@ -364,6 +411,8 @@ static int parse_one(TrainArgs *a, int opt, int argc, char **argv) {
     case OPT_NO_DCT: t->dct_scale = 0; return 0;
     case OPT_SKIP_BAD: t->skip_bad = 1; return 0;
     case OPT_FMNIST: a->d.fmnist_dir = optarg; return 0;
+    case OPT_WOOF: a->woof = switch_value(argc, argv); return 0;
+    case OPT_OFFLINE: a->offline = 1; return 0;
     case 'q': log_set_level(LOG_LEVEL_ERROR); return 0;
     case 'h': print_help(stdout); return -1;
     default: return cli_try_help("train");
@@ -383,14 +432,30 @@ int cmd_train(int argc, char **argv) {
     }
     if (optind != argc - 1)
         return cli_usage_error("train", optind >= argc ? "missing DATA" : "one DATA at a time");
-    a.d.data = argv[optind];
     a.d.seed = a.t.seed;
+    int mrc = methods_finish(&a.t.methods, a.d.pct);
+    if (!mrc)
+        mrc = loss_options_check(&a.t.loss, a.loss_flags);
+    if (mrc)
+        return mrc;
+    char name[64];
+    if ((mrc = woof_name(&a, argv[optind], name, sizeof name)))
+        return mrc;
 
-    /* The dataset at the chosen noise level; Fashion-MNIST is 1 x 28 x 28. */
-    Dataset d;
-    int rc = dataset_open(&d, &a.d);
+    /* A dataset name means its folder in the cache (the variant that suits
+     * --size), fetched if missing; then the dataset at the chosen noise
+     * level. Fashion-MNIST is 1 x 28 x 28. */
+    char *data;
+    int rc = get_resolve_data(name, a.t.size, a.offline, &data);
     if (rc < 0)
         return cli_report(rc);
+    a.d.data = data;
+    Dataset d;
+    if ((rc = dataset_open(&d, &a.d)) < 0) {
+        free(data);
+        return cli_report(rc);
+    }
+    a.dataset = dataset_family(&d);
     a.t.model.c_in = d.channels;
     a.t.model.n_out = d.n_classes;
     if (a.t.size == 0)
@@ -403,6 +468,7 @@ int cmd_train(int argc, char **argv) {
     }
     if ((rc = make_dirs(a.t.out_dir)) < 0) {
         dataset_free(&d);
+        free(data);
         return cli_report(rc);
     }
 
@@ -416,5 +482,6 @@ int cmd_train(int argc, char **argv) {
     signal(SIGTERM, on_signal);
     rc = run_all(&a, &d);
     dataset_free(&d);
+    free(data);
     return rc;
 }

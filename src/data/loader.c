@@ -188,8 +188,10 @@ Loader *loader_new(const Dataset *d, const LoaderOptions *opt) {
     l->n_items = d->n[opt->split];
     if (opt->limit > 0 && opt->limit < l->n_items)
         l->n_items = opt->limit;
-    l->n_batches = opt->split == SPLIT_TRAIN ? l->n_items / opt->batch_size
-                                             : (l->n_items + opt->batch_size - 1) / opt->batch_size;
+    /* Training drops its last partial batch, as fastai does. */
+    int drop_last = opt->split == SPLIT_TRAIN && !opt->in_order;
+    l->n_batches = drop_last ? l->n_items / opt->batch_size
+                             : (l->n_items + opt->batch_size - 1) / opt->batch_size;
     l->per_image = d->channels * opt->sample.size * opt->sample.size;
     set_statistics(l);
     pthread_mutex_init(&l->mu, NULL);
@@ -252,7 +254,7 @@ int loader_start_epoch_at(Loader *l, int epoch, int first_batch) {
     /* This epoch's order: a seeded shuffle for training, file order else. */
     for (int i = 0; i < l->n_items; i++)
         l->order[i] = (uint32_t)i;
-    if (l->opt.split == SPLIT_TRAIN) {
+    if (l->opt.split == SPLIT_TRAIN && !l->opt.in_order) {
         Rng rng;
         rng_seed_stream(&rng, l->opt.sample.seed, (uint64_t)epoch, SHUFFLE_STREAM);
         rng_permutation(&rng, l->order, (size_t)l->n_items);

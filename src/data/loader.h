@@ -23,6 +23,8 @@ typedef struct {
     Layout     layout;
     int        skip_bad;        /* a bad image is dropped with a warning */
     int        limit;           /* use only the first `limit` items (0: all) */
+    int        in_order;        /* training split too in file order, last batch kept
+                                 * (a pass over the training images) */
     SampleSpec sample;
 } LoaderOptions;
 

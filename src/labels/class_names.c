@@ -34,3 +34,19 @@ const char *class_display_name(const char *label) {
             return KNOWN[i][1];
     return NULL;
 }
+
+/* KNOWN's rows [first, first + 10) are one dataset's classes. */
+static int all_in(const char *const *labels, int n, size_t first) {
+    for (int i = 0; i < n; i++) {
+        int found = 0;
+        for (size_t j = first; j < first + 10 && !found; j++)
+            found = strcmp(KNOWN[j][0], labels[i]) == 0;
+        if (!found)
+            return 0;
+    }
+    return n > 0;
+}
+
+const char *class_set_name(const char *const *labels, int n) {
+    return all_in(labels, n, 0) ? "imagenette" : all_in(labels, n, 10) ? "imagewoof" : NULL;
+}

@@ -6,4 +6,8 @@
 /* The display name of a label ("tench" for n01440764), or NULL if unknown. */
 const char *class_display_name(const char *label);
 
+/* "imagenette" or "imagewoof" when the n labels are all that dataset's
+ * wnids (n >= 1), else NULL. */
+const char *class_set_name(const char *const *labels, int n);
+
 #endif

@@ -140,6 +140,20 @@ void model_zero_grad(Model *m) {
         memset(m->params.items[i]->grad, 0, m->params.items[i]->numel * sizeof(float));
 }
 
+int model_prefix_names(Model *m, const char *prefix) {
+    ParamList *lists[2] = {&m->params, &m->buffers};
+    for (int l = 0; l < 2; l++)
+        for (int i = 0; i < lists[l]->n; i++) {
+            Param *p = lists[l]->items[i];
+            char name[PARAM_NAME_MAX];
+            int len = snprintf(name, sizeof name, "%s%s", prefix, p->name);
+            if (len < 0 || (size_t)len >= sizeof name)
+                return err_set(ERR_INVALID, "array name \"%s%s\" too long", prefix, p->name);
+            memcpy(p->name, name, (size_t)len + 1);
+        }
+    return ERR_OK;
+}
+
 double model_flops(const Model *m) {
     double total = 0;
     for (int i = 0; i < m->n_nodes; i++)

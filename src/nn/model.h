@@ -96,6 +96,11 @@ void model_zero_grad(Model *m);
  * layers and attention products). */
 double model_flops(const Model *m);
 
+/* Puts prefix before the name of every parameter and buffer (a second
+ * network's arrays beside the first's in one checkpoint). ERR_INVALID if a
+ * name would not fit PARAM_NAME_MAX. */
+int model_prefix_names(Model *m, const char *prefix);
+
 /* For builders: appends a node reading in0 (and in1, or -1) whose output
  * is c x h x w per image, allocated for max_n images. Returns its index or
  * a negative ErrCode (an empty output names the node). */

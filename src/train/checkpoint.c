@@ -421,6 +421,8 @@ static int record_dest(Parse *ps, const Record *rec, void **dest) {
 
     if (rec->role <= CKPT_BUFFER) {
         int i = find_from(&ps->hint_model, ck->model->n, rec->name, model_name_at, ck->model);
+        if (i < 0 && ck->model_only)
+            return ERR_OK;
         if (i < 0)
             return record_error(ps, rec, ERR_INVALID, "not an array of this model");
         const Param *p = ck->model->items[i];

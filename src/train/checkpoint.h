@@ -42,6 +42,8 @@ typedef struct {
     Rng         rng;
     uint64_t    epoch;      /* epochs finished */
     uint64_t    step;       /* optimizer steps taken */
+    int         model_only; /* load: skip the file's arrays that model lacks (the
+                             * training state, a second network: evaluation) */
 } Checkpoint;
 
 /* Writes ck to path atomically, replacing any file there. Fails with

@@ -2,6 +2,7 @@
 #include "train/loop.h"
 
 #include "train/checkpoint.h"
+#include "train/methods.h"
 #include "train/metrics.h"
 #include "train/schedule.h"
 #include "util/err.h"
@@ -18,6 +19,8 @@
 #define HISTORY_FIELDS  5       /* train, valid loss, accuracy, top-5, seconds */
 #define TOP_K           5
 #define MODEL_STREAM    (1ULL << 62)
+#define PEER_STREAM     (MODEL_STREAM + 1)
+#define MIXUP_STREAM    (MODEL_STREAM + 2)
 #define CKPT_FILE       "checkpoint.ckpt"
 
 static volatile sig_atomic_t stop_requested;
@@ -77,21 +80,129 @@ typedef struct {
     Optimizer         *opt;
     Schedule           sched;
     Loader            *train, *valid;
+    Loader            *prune;       /* truncated GCE: training images, not augmented */
     ParamList          extra;       /* loss EMA and history, saved with the model */
     Param             *ema;         /* [value, count] */
     Param             *history;     /* epochs x HISTORY_FIELDS */
     float             *dlogits;
-    char               desc[256], ckpt[4096];
+    char               desc[320], ckpt[4096];
     uint64_t           step;
+
+    /* MixUp: mixed inputs, per-sample lam and partner, the second label's
+     * targets, weights, losses and gradient. */
+    float             *mixed, *lam, *w1, *w2, *l2, *dl2;
+    int32_t           *partner, *y2;
+    /* SAM: the weights at w and the buffers after the first pass. */
+    float             *sam_saved, *buf_saved;
+    /* ELR: the targets, one row per training image (checkpointed). */
+    Param             *elr;
+    /* Truncated GCE: a 0/1 weight per training image (checkpointed), and
+     * the batch's weights. */
+    Param             *tgce;
+    float             *wt;
+    /* Co-teaching: the peer network, and per-sample losses and weights of
+     * both; the optimizer steps both networks' parameters. */
+    Model              peer;
+    int                has_peer;
+    float             *loss_a, *loss_b, *w_a, *w_b, *dlogits_b;
+    int               *order;
 } Run;
 
 static void run_free(Run *r) {
     loader_free(r->train);
     loader_free(r->valid);
+    loader_free(r->prune);
     optimizer_free(r->opt);
     model_free(&r->model);
     param_list_free(&r->extra);
-    free(r->dlogits);
+    if (r->has_peer)
+        model_free(&r->peer);
+    void *bufs[] = {r->dlogits, r->mixed, r->lam, r->w1, r->w2, r->l2, r->dl2, r->partner,
+                    r->y2, r->sam_saved, r->buf_saved, r->loss_a, r->loss_b, r->w_a, r->w_b,
+                    r->dlogits_b, r->order, r->wt};
+    for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++)
+        free(bufs[i]);
+}
+
+/* Every Param of the model and the peer (when there is one), for one
+ * optimizer over both: each network's parameters step independently. */
+static Optimizer *run_optimizer(Run *r, const OptConfig *oc) {
+    if (!r->has_peer)
+        return optimizer_new_model(oc, &r->model.params, &r->cfg->hyper);
+    ParamList both = {0};
+    int n = r->model.params.n + r->peer.params.n;
+    if (!(both.items = malloc((size_t)n * sizeof *both.items))) {
+        err_set(ERR_NOMEM, "out of memory");
+        return NULL;
+    }
+    memcpy(both.items, r->model.params.items, (size_t)r->model.params.n * sizeof *both.items);
+    memcpy(both.items + r->model.params.n, r->peer.params.items,
+           (size_t)r->peer.params.n * sizeof *both.items);
+    both.n = both.cap = n;
+    Optimizer *opt = optimizer_new_model(oc, &both, &r->cfg->hyper);
+    param_list_view_free(&both);
+    return opt;
+}
+
+/* The buffers each method needs, allocated once: a step allocates nothing. */
+static int method_setup(Run *r) {
+    const MethodConfig *m = &r->cfg->methods;
+    size_t bs = (size_t)r->cfg->bs, k = (size_t)r->cfg->model.n_out;
+    size_t sample = (size_t)r->cfg->model.c_in * (size_t)r->cfg->size * (size_t)r->cfg->size;
+    int ok = 1;
+
+    if (m->mixup > 0) {
+        ok &= !!(r->mixed = malloc(bs * sample * sizeof *r->mixed));
+        ok &= !!(r->lam = malloc(bs * sizeof *r->lam));
+        ok &= !!(r->w1 = malloc(bs * sizeof *r->w1));
+        ok &= !!(r->w2 = malloc(bs * sizeof *r->w2));
+        ok &= !!(r->l2 = malloc(bs * sizeof *r->l2));
+        ok &= !!(r->dl2 = malloc(bs * k * sizeof *r->dl2));
+        ok &= !!(r->partner = malloc(bs * sizeof *r->partner));
+        ok &= !!(r->y2 = malloc(bs * sizeof *r->y2));
+    }
+    if (m->sam_rho > 0) {
+        ok &= !!(r->sam_saved = malloc(sam_saved_floats(&r->model.params) * sizeof(float)));
+        size_t nb = buffers_floats(&r->model.buffers);
+        ok &= !!(r->buf_saved = malloc((nb ? nb : 1) * sizeof(float)));
+    }
+    if (m->co_teaching) {
+        ok &= !!(r->loss_a = malloc(bs * sizeof *r->loss_a));
+        ok &= !!(r->loss_b = malloc(bs * sizeof *r->loss_b));
+        ok &= !!(r->w_a = malloc(bs * sizeof *r->w_a));
+        ok &= !!(r->w_b = malloc(bs * sizeof *r->w_b));
+        ok &= !!(r->dlogits_b = malloc(bs * k * sizeof *r->dlogits_b));
+        ok &= !!(r->order = malloc(bs * sizeof *r->order));
+    }
+    if (!ok)
+        return err_set(ERR_NOMEM, "out of memory");
+    if (m->elr_lambda > 0) {
+        int shape[2] = {r->d->n[SPLIT_TRAIN], (int)k};
+        if (!(r->elr = param_add(&r->extra, "elr.targets", 0, 0, 2, shape)))
+            return err_set(ERR_NOMEM, "out of memory for ELR's %d x %zu targets", shape[0], k);
+    }
+    if (r->cfg->loss.kind == LOSS_TGCE) {
+        int shape[1] = {r->d->n[SPLIT_TRAIN]};
+        if (!(r->tgce = param_add(&r->extra, "tgce.weights", 0, 0, 1, shape)) ||
+            !(r->wt = malloc(bs * sizeof *r->wt)))
+            return err_set(ERR_NOMEM, "out of memory");
+        for (int i = 0; i < shape[0]; i++)
+            r->tgce->data[i] = 1.0f;    /* training starts as plain GCE */
+    }
+    return ERR_OK;
+}
+
+/* The checkpoint's description of the run: the model, its size, epochs and
+ * batch, and the methods that add arrays (so that a checkpoint of another
+ * setup is refused with both descriptions). */
+static void run_describe(Run *r) {
+    const TrainConfig *cfg = r->cfg;
+    model_describe(&r->model, r->desc, sizeof r->desc);
+    size_t n = strlen(r->desc);
+    snprintf(r->desc + n, sizeof r->desc - n, " size=%d epochs=%d bs=%d%s%s%s", cfg->size,
+             cfg->epochs, cfg->bs, cfg->methods.elr_lambda > 0 ? " elr" : "",
+             cfg->methods.co_teaching ? " co-teaching" : "",
+             cfg->loss.kind == LOSS_TGCE ? " tgce" : "");
 }
 
 static int run_setup(Run *r, const TrainConfig *cfg, const Dataset *d) {
@@ -105,11 +216,22 @@ static int run_setup(Run *r, const TrainConfig *cfg, const Dataset *d) {
     int rc = model_build(&r->model, &cfg->model, cfg->bs, cfg->size, cfg->backend, &rng);
     if (rc < 0)
         return rc;
+    if (cfg->methods.co_teaching) {
+        /* The peer: the same architecture from its own draws, its arrays
+         * named peer.* in checkpoints. */
+        rng_seed_stream(&rng, cfg->seed, 0, PEER_STREAM);
+        if ((rc = model_build(&r->peer, &cfg->model, cfg->bs, cfg->size, cfg->backend,
+                              &rng)) < 0)
+            return rc;
+        r->has_peer = 1;
+        if ((rc = model_prefix_names(&r->peer, "peer.")) < 0)
+            return rc;
+    }
     OptConfig oc;
     OptHyper defaults;
     if ((rc = optim_parse(cfg->opt, &oc, &defaults)) < 0)
         return rc;
-    if (!(r->opt = optimizer_new_model(&oc, &r->model.params, &cfg->hyper)))
+    if (!(r->opt = run_optimizer(r, &oc)))
         return ERR_INVALID;
     r->sched = schedule_flat_cos(cfg->hyper.lr);
 
@@ -122,9 +244,12 @@ static int run_setup(Run *r, const TrainConfig *cfg, const Dataset *d) {
                                    .seed = cfg->seed}};
     if (!(r->train = loader_new(d, &lo)))
         return ERR_INVALID;
+    lo.sample.augment = 0;
+    lo.in_order = 1;
+    if (cfg->loss.kind == LOSS_TGCE && !(r->prune = loader_new(d, &lo)))
+        return ERR_INVALID;
     lo.split = SPLIT_VALID;
     lo.limit = 0;
-    lo.sample.augment = 0;
     if (!(r->valid = loader_new(d, &lo)))
         return ERR_INVALID;
     if (loader_batches(r->train) == 0)
@@ -138,32 +263,34 @@ static int run_setup(Run *r, const TrainConfig *cfg, const Dataset *d) {
     r->dlogits = malloc((size_t)cfg->bs * (size_t)cfg->model.n_out * sizeof *r->dlogits);
     if (!r->ema || !r->history || !r->dlogits)
         return err_set(ERR_NOMEM, "out of memory");
+    if ((rc = method_setup(r)) < 0)
+        return rc;
 
-    model_describe(&r->model, r->desc, sizeof r->desc);
-    size_t n = strlen(r->desc);
-    snprintf(r->desc + n, sizeof r->desc - n, " size=%d epochs=%d bs=%d", cfg->size,
-             cfg->epochs, cfg->bs);
+    run_describe(r);
     snprintf(r->ckpt, sizeof r->ckpt, "%s/%s", cfg->out_dir, CKPT_FILE);
     return ERR_OK;
 }
 
 /* The model's arrays, then the run's extra ones, for a checkpoint. */
 static int arrays_view(Run *r, ParamList *view) {
-    ParamList model;
+    ParamList model = {0}, peer = {0};
     int rc = model_arrays(&r->model, &model);
-    if (rc < 0)
-        return rc;
-    int n = model.n + r->extra.n;
-    view->items = malloc((size_t)n * sizeof *view->items);
-    if (!view->items) {
-        param_list_view_free(&model);
-        return err_set(ERR_NOMEM, "out of memory");
+    if (rc == ERR_OK && r->has_peer)
+        rc = model_arrays(&r->peer, &peer);
+    int n = model.n + peer.n + r->extra.n;
+    if (rc == ERR_OK && !(view->items = malloc((size_t)n * sizeof *view->items)))
+        rc = err_set(ERR_NOMEM, "out of memory");
+    if (rc == ERR_OK) {
+        memcpy(view->items, model.items, (size_t)model.n * sizeof *view->items);
+        if (peer.n)
+            memcpy(view->items + model.n, peer.items, (size_t)peer.n * sizeof *view->items);
+        memcpy(view->items + model.n + peer.n, r->extra.items,
+               (size_t)r->extra.n * sizeof *view->items);
+        view->n = view->cap = n;
     }
-    memcpy(view->items, model.items, (size_t)model.n * sizeof *view->items);
-    memcpy(view->items + model.n, r->extra.items, (size_t)r->extra.n * sizeof *view->items);
-    view->n = view->cap = n;
     param_list_view_free(&model);
-    return ERR_OK;
+    param_list_view_free(&peer);
+    return rc;
 }
 
 static int run_checkpoint(Run *r, int load, uint64_t epoch) {
@@ -171,7 +298,8 @@ static int run_checkpoint(Run *r, int load, uint64_t epoch) {
     int rc = arrays_view(r, &view);
     if (rc < 0)
         return rc;
-    Checkpoint ck = {r->desc, &view, r->opt, {{0}}, epoch, r->step};
+    Checkpoint ck = {.arch = r->desc, .model = &view, .opt = r->opt, .epoch = epoch,
+                     .step = r->step};
     rc = load ? checkpoint_load(r->cfg->resume, &ck) : checkpoint_save(r->ckpt, &ck);
     if (load && rc == ERR_OK)
         r->step = ck.step;
@@ -193,6 +321,135 @@ static void progress(const Run *r, int epoch, int i, int n, double t0) {
         fputs("\r\033[K", stderr);
 }
 
+/* The loss at logits z for batch b, with per-sample weights w (NULL: 1):
+ * the configured loss, at both labels with MixUp (L = lam L(y) + (1 - lam)
+ * L(y_partner), losses interpolated as fastai does), plus ELR's term.
+ * Unweighted per-sample losses go to losses (may be NULL), d(mean)/dz to
+ * dlogits, the mean to *mean. */
+static int batch_loss(Run *r, const Batch *b, const float *z, const float *w, float *losses,
+                      float *dlogits, double *mean) {
+    const TrainConfig *cfg = r->cfg;
+    int n = b->n, k = cfg->model.n_out, rc;
+    if (r->tgce) {
+        /* Truncated GCE: pruned images weigh 0. */
+        for (int i = 0; i < n; i++)
+            r->wt[i] = r->tgce->data[b->item[i]] * (w ? w[i] : 1.0f);
+        w = r->wt;
+    }
+    LossBatch lb = {n, k, z, b->y, w};
+
+    if (cfg->methods.mixup > 0) {
+        for (int i = 0; i < n; i++) {
+            float wi = w ? w[i] : 1.0f;
+            r->w1[i] = r->lam[i] * wi;
+            r->w2[i] = (1.0f - r->lam[i]) * wi;
+            r->y2[i] = b->y[r->partner[i]];
+        }
+        double m1, m2;
+        lb.weights = r->w1;
+        if ((rc = loss_compute(&cfg->loss, &lb, losses, dlogits, &m1)) < 0)
+            return rc;
+        lb.targets = r->y2;
+        lb.weights = r->w2;
+        if ((rc = loss_compute(&cfg->loss, &lb, r->l2, dlogits ? r->dl2 : NULL, &m2)) < 0)
+            return rc;
+        for (size_t j = 0; dlogits && j < (size_t)n * k; j++)
+            dlogits[j] += r->dl2[j];
+        for (int i = 0; losses && i < n; i++)
+            losses[i] = r->lam[i] * losses[i] + (1.0f - r->lam[i]) * r->l2[i];
+        *mean = m1 + m2;
+    } else if ((rc = loss_compute(&cfg->loss, &lb, losses, dlogits, mean)) < 0) {
+        return rc;
+    }
+    if (r->elr)
+        elr_regularise(r->elr->data, k, z, b->item, n, cfg->methods.elr_lambda, dlogits, mean);
+    return ERR_OK;
+}
+
+/* Forward and backward of the model at x: the loss's gradient is left in
+ * the parameters' grads, the loss in *loss. */
+static int forward_backward(Run *r, const Batch *b, const float *x, int update_elr,
+                            double *loss) {
+    model_forward(&r->model, x, b->n, 1);
+    const float *z = model_logits(&r->model)->data;
+    if (update_elr && r->elr)
+        elr_update(r->elr->data, r->cfg->model.n_out, z, b->item, b->n,
+                   r->cfg->methods.elr_beta);
+    int rc = batch_loss(r, b, z, NULL, NULL, r->dlogits, loss);
+    if (rc < 0)
+        return rc;
+    model_zero_grad(&r->model);
+    model_backward(&r->model, r->dlogits);
+    return ERR_OK;
+}
+
+/* Co-teaching (spec §8.1): both networks see the batch; each is trained on
+ * the samples of smallest loss under the other, at this epoch's forget
+ * rate. The reported loss is the first network's. */
+static int coteach_step(Run *r, const Batch *b, int epoch, double *loss) {
+    const MethodConfig *m = &r->cfg->methods;
+    int n = b->n, rc;
+    double unused;
+
+    model_forward(&r->model, b->x, n, 1);
+    model_forward(&r->peer, b->x, n, 1);
+    const float *za = model_logits(&r->model)->data, *zb = model_logits(&r->peer)->data;
+    if ((rc = batch_loss(r, b, za, NULL, r->loss_a, NULL, &unused)) < 0 ||
+        (rc = batch_loss(r, b, zb, NULL, r->loss_b, NULL, &unused)) < 0)
+        return rc;
+    double rate = coteach_forget_rate(epoch, m->forget_rate, m->forget_epochs,
+                                      m->forget_exponent);
+    coteach_select(r->loss_b, n, rate, r->order, r->w_a);   /* the peer picks for us */
+    coteach_select(r->loss_a, n, rate, r->order, r->w_b);
+    if ((rc = batch_loss(r, b, za, r->w_a, NULL, r->dlogits, loss)) < 0 ||
+        (rc = batch_loss(r, b, zb, r->w_b, NULL, r->dlogits_b, &unused)) < 0)
+        return rc;
+    optimizer_zero_grad(r->opt);
+    model_backward(&r->model, r->dlogits);
+    model_backward(&r->peer, r->dlogits_b);
+    return ERR_OK;
+}
+
+/* One optimizer step on batch b: MixUp mixes the inputs first; SAM takes
+ * the gradient again at w + eps, the batch-norm statistics of that second
+ * pass discarded (spec §10.1); train_loss is the loss at w. */
+static int train_step(Run *r, const Batch *b, int epoch, double *loss) {
+    const TrainConfig *cfg = r->cfg;
+    const MethodConfig *m = &cfg->methods;
+    const float *x = b->x;
+    int rc;
+
+    if (m->co_teaching) {
+        if ((rc = coteach_step(r, b, epoch, loss)) < 0)
+            return rc;
+        optimizer_step(r->opt);
+        return ERR_OK;
+    }
+    if (m->mixup > 0) {
+        Rng rng;
+        rng_seed_stream(&rng, cfg->seed, MIXUP_STREAM, r->step);
+        size_t sample = (size_t)cfg->model.c_in * (size_t)cfg->size * (size_t)cfg->size;
+        mixup_batch(&rng, m->mixup, b->x, b->n, sample, r->lam, r->partner, r->mixed);
+        x = r->mixed;
+    }
+    if ((rc = forward_backward(r, b, x, 1, loss)) < 0)
+        return rc;
+    if (m->sam_rho > 0 && isfinite(*loss)) {
+        double second;
+        buffers_save(&r->model.buffers, r->buf_saved);
+        sam_perturb(&r->model.params, m->sam_rho, m->asam, m->sam_no_wd ? 0.0 : cfg->hyper.wd,
+                    r->sam_saved);
+        rc = forward_backward(r, b, x, 0, &second);
+        sam_restore(&r->model.params, r->sam_saved);
+        buffers_restore(&r->model.buffers, r->buf_saved);
+        if (rc < 0)
+            return rc;
+    }
+    if (isfinite(*loss))
+        optimizer_step(r->opt);
+    return ERR_OK;
+}
+
 static int train_epoch(Run *r, int epoch, int first, double *images_per_s) {
     const TrainConfig *cfg = r->cfg;
     int n = loader_batches(r->train), rc;
@@ -204,20 +461,17 @@ static int train_epoch(Run *r, int epoch, int first, double *images_per_s) {
         return rc;
     for (int i = first; (rc = loader_next(r->train, &b)) > 0; i++) {
         schedule_apply(&r->sched, schedule_pos(epoch, cfg->epochs, i, n), r->opt);
-        model_forward(&r->model, b->x, b->n, 1);
-        LossBatch lb = {b->n, cfg->model.n_out, model_logits(&r->model)->data, b->y, NULL};
         double loss;
-        if ((rc = loss_compute(&cfg->loss, &lb, NULL, r->dlogits, &loss)) < 0)
+        if ((rc = train_step(r, b, epoch, &loss)) < 0) {
+            loader_release(r->train, b);
             break;
+        }
         if (!isfinite(loss)) {
             loader_release(r->train, b);
             return err_set(ERR_INVALID, "the training loss became %s at epoch %d, batch %d; "
                            "stopping (the last checkpoint, %s, is kept); try a lower --lr",
                            isnan(loss) ? "NaN" : "infinite", epoch, i, r->ckpt);
         }
-        optimizer_zero_grad(r->opt);
-        model_backward(&r->model, r->dlogits);
-        optimizer_step(r->opt);
         r->step++;
         images += b->n;
         loader_release(r->train, b);
@@ -261,6 +515,38 @@ static int validate(Run *r, EpochStats *s, long *class_correct, long *class_tota
     s->valid_loss = loss_sum / (double)seen;
     s->accuracy = (double)correct / (double)seen;
     s->top5 = (double)top / (double)seen;
+    return ERR_OK;
+}
+
+/* Truncated GCE's pruning (spec §3.2) after epoch e (0-based), on the
+ * schedule tgce_start, then every tgce_every: the model in inference mode
+ * over every training image, w_i = 1 where p_y > k, else 0. The reference
+ * runs its best checkpoint by validation accuracy; noisette's validation
+ * set is the benchmark's clean test set, so selecting on it would leak,
+ * and the model as it stands is used instead. */
+static int tgce_prune(Run *r, int e) {
+    const LossConfig *lc = &r->cfg->loss;
+    int done = e + 1;
+    if (!r->tgce || done < lc->tgce_start || (done - lc->tgce_start) % lc->tgce_every != 0)
+        return ERR_OK;
+    long kept = 0, seen = 0;
+    Batch *b;
+    int rc = loader_start_epoch(r->prune, 0);
+    while (rc >= 0 && (rc = loader_next(r->prune, &b)) > 0) {
+        model_forward(&r->model, b->x, b->n, 0);
+        LossBatch lb = {b->n, r->cfg->model.n_out, model_logits(&r->model)->data, b->y, NULL};
+        rc = loss_tgce_mask(&lb, lc->tgce_k, r->wt);
+        for (int j = 0; rc >= 0 && j < b->n; j++) {
+            r->tgce->data[b->item[j]] = r->wt[j];
+            kept += r->wt[j] > 0;
+        }
+        seen += b->n;
+        loader_release(r->prune, b);
+    }
+    if (rc < 0)
+        return rc;
+    log_info("truncated GCE after epoch %d: %ld of %ld training images kept (p_y > %g)", done,
+             kept, seen, lc->tgce_k);
     return ERR_OK;
 }
 
@@ -310,7 +596,7 @@ static int run_epochs(Run *r, TrainResult *res) {
         res->epochs[e] = s;
         res->n_epochs = e + 1;
         train_print_row(cfg->table, e, &s);
-        if ((rc = run_checkpoint(r, 0, (uint64_t)e + 1)) < 0)
+        if ((rc = tgce_prune(r, e)) < 0 || (rc = run_checkpoint(r, 0, (uint64_t)e + 1)) < 0)
             return rc;
     }
     return ERR_OK;
@@ -356,20 +642,24 @@ int train_config_from_checkpoint(const char *path, TrainConfig *cfg) {
         return err_set(ERR_PARSE, "%s: not a checkpoint of noisette train (it describes \"%.80s\")",
                        path, desc);
     snprintf(m->arch, sizeof m->arch, "%s", arch);
-    m->act = strcmp(act, "relu") == 0 ? ACT_RELU : ACT_MISH;
-    m->pool = strcmp(pool, "max") == 0 ? POOL_MAX : POOL_AVG;
     return ERR_OK;
 }
 
 int train_eval(const TrainConfig *cfg, const Dataset *d, EpochStats *s, long *class_correct,
                long *class_total) {
+    /* The model's arrays only: the training state and any second network
+     * in the file are skipped, under the file's own description. */
     Run r;
-    int rc = run_setup(&r, cfg, d);
+    memset(&r, 0, sizeof r);
+    char desc[CKPT_ARCH_MAX];
+    int rc = checkpoint_peek(cfg->resume, desc, sizeof desc, NULL, NULL);
+    if (rc == ERR_OK)
+        rc = run_setup(&r, cfg, d);
     if (rc == ERR_OK) {
         ParamList view;
-        rc = arrays_view(&r, &view);
+        rc = model_arrays(&r.model, &view);
         if (rc == ERR_OK) {
-            Checkpoint ck = {r.desc, &view, NULL, {{0}}, 0, 0};
+            Checkpoint ck = {.arch = desc, .model = &view, .model_only = 1};
             rc = checkpoint_load(cfg->resume, &ck);
             param_list_view_free(&view);
         }

@@ -21,6 +21,21 @@
 
 #define TRAIN_MAX_EPOCHS 10000
 
+/* The noise-robust methods that act around the loss (train/methods.h);
+ * all off when zeroed. */
+typedef struct {
+    double mixup;           /* MixUp's Beta(alpha, alpha); 0: off */
+    double sam_rho;         /* SAM's neighbourhood radius; 0: off */
+    int    asam;            /* adaptive SAM */
+    int    sam_no_wd;       /* leave weight decay out of SAM's direction */
+    double elr_lambda;      /* ELR's weight; 0: off */
+    double elr_beta;        /* ELR's target momentum */
+    int    co_teaching;     /* train a peer network, cross small-loss updates */
+    double forget_rate;     /* co-teaching's tau, in [0, 1) */
+    int    forget_epochs;   /* epochs to reach tau (the reference's T_k) */
+    double forget_exponent; /* c in tau^c */
+} MethodConfig;
+
 typedef struct {
     ModelConfig    model;
     const Backend *backend;
@@ -29,6 +44,7 @@ typedef struct {
     char           opt[16];
     OptHyper       hyper;           /* lr, mom, sqr_mom, eps, wd, beta */
     LossConfig     loss;
+    MethodConfig   methods;
     uint64_t       seed;
     const char    *out_dir;         /* checkpoint.ckpt goes here */
     const char    *resume;          /* a checkpoint to continue, or NULL */

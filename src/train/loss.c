@@ -93,6 +93,20 @@ int loss_compute(const LossConfig *cfg, const LossBatch *b, float *losses, float
         return loss_cross_entropy(b, losses, dlogits, mean);
     case LOSS_LABEL_SMOOTHING:
         return loss_label_smoothing(b, cfg->eps, losses, dlogits, mean);
+    case LOSS_SCE:
+        return loss_sce(b, cfg->sce_alpha, cfg->sce_beta, cfg->sce_a, losses, dlogits, mean);
+    case LOSS_GCE:
+        return loss_gce(b, cfg->gce_q, losses, dlogits, mean);
+    case LOSS_TGCE:
+        return loss_tgce(b, cfg->gce_q, cfg->tgce_k, losses, dlogits, mean);
+    case LOSS_TAYLOR:
+        return loss_taylor(b, cfg->taylor_t, losses, dlogits, mean);
+    case LOSS_BITEMPERED:
+        return loss_bitempered(b, cfg->bt_t1, cfg->bt_t2, cfg->bt_smoothing, cfg->bt_iters,
+                               losses, dlogits, mean);
+    case LOSS_NCE_RCE:
+        return loss_nce_rce(b, cfg->nce_alpha, cfg->nce_beta, cfg->nce_a, losses, dlogits,
+                            mean);
     }
     return err_set(ERR_INVALID, "loss: unknown kind %d", (int)cfg->kind);
 }
@@ -100,6 +114,12 @@ int loss_compute(const LossConfig *cfg, const LossBatch *b, float *losses, float
 static const char *const LOSS_NAMES[] = {
     [LOSS_CROSS_ENTROPY] = "cross_entropy",
     [LOSS_LABEL_SMOOTHING] = "label_smoothing",
+    [LOSS_SCE] = "sce",
+    [LOSS_GCE] = "gce",
+    [LOSS_TGCE] = "tgce",
+    [LOSS_TAYLOR] = "taylor",
+    [LOSS_BITEMPERED] = "bitempered",
+    [LOSS_NCE_RCE] = "nce_rce",
 };
 #define LOSS_KIND_COUNT ((int)(sizeof LOSS_NAMES / sizeof LOSS_NAMES[0]))
 
@@ -114,6 +134,6 @@ int loss_parse(const char *name, LossKind *kind) {
             return ERR_OK;
         }
     }
-    return err_set(ERR_USAGE, "unknown loss \"%s\": expected cross_entropy or label_smoothing",
-                   name);
+    return err_set(ERR_USAGE, "unknown loss \"%s\": expected cross_entropy, label_smoothing, "
+                   "sce, gce, tgce, taylor, bitempered or nce_rce", name);
 }

@@ -251,6 +251,39 @@ static void expect_load_error(const char *path, int variant, const char *opt_nam
     free_model(&m);
 }
 
+/* model_only (evaluation): the file's arrays the model lacks are skipped,
+ * but every array of the model must still be in the file. */
+static void test_model_only_skips_extra_arrays(void **state) {
+    (void)state;
+    char *dir = test_mkdtemp(), path[4096], small[4096];
+    snprintf(path, sizeof path, "%s/extra.ckpt", dir);
+    snprintf(small, sizeof small, "%s/small.ckpt", dir);
+    Model a = make_model(MODEL_EXTRA_PARAM, 7, "adam");
+    save(&a, path, 1, 2);
+
+    Model b = make_model(MODEL_DEFAULT, 0, "");
+    Checkpoint ck = ck_of(&b, ARCH);
+    assert_int_not_equal(checkpoint_load(path, &ck), 0);
+    assert_contains(err_msg(), "head.scale");
+    ck.model_only = 1;
+    assert_int_equal(checkpoint_load(path, &ck), 0);
+    for (int i = 0; i < b.pl.n; i++)
+        assert_memory_equal(b.pl.items[i]->data, param_find(&a.pl, b.pl.items[i]->name)->data,
+                            b.pl.items[i]->numel * sizeof(float));
+
+    save(&b, small, 1, 2);
+    Model c = make_model(MODEL_EXTRA_PARAM, 0, "");
+    Checkpoint cc = ck_of(&c, ARCH);
+    cc.model_only = 1;
+    assert_int_not_equal(checkpoint_load(small, &cc), 0);
+    assert_contains(err_msg(), "missing");
+    free_model(&a);
+    free_model(&b);
+    free_model(&c);
+    test_rmtree(dir);
+    free(dir);
+}
+
 static void test_mismatches(void **state) {
     (void)state;
     char *dir = test_mkdtemp(), path[4096], adam_path[4096];
@@ -483,6 +516,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_round_trip_bit_exact),
         cmocka_unit_test(test_model_only),
+        cmocka_unit_test(test_model_only_skips_extra_arrays),
         cmocka_unit_test(test_mismatches),
         cmocka_unit_test(test_truncated_and_flipped),
         cmocka_unit_test(test_mutations_with_valid_checksum),

@@ -38,7 +38,8 @@ static double train_epoch(Model *m, Optimizer *opt, const Schedule *sched, Loade
         schedule_apply(sched, schedule_pos(epoch, EPOCHS, batches, n_iter), opt);
         model_forward(m, b->x, b->n, 1);
         LossBatch lb = {b->n, 10, model_logits(m)->data, b->y, NULL};
-        LossConfig lc = {LOSS_LABEL_SMOOTHING, LOSS_LS_EPS_DEFAULT};
+        LossConfig lc;
+        loss_config_default(LOSS_LABEL_SMOOTHING, &lc);
         double loss;
         assert_int_equal(loss_compute(&lc, &lb, NULL, dlogits, &loss), 0);
         optimizer_zero_grad(opt);

@@ -356,9 +356,10 @@ static void test_checkpoint_round_trip(void **state) {
     ParamList va, vb;
     assert_int_equal(model_arrays(&a, &va), 0);
     assert_int_equal(model_arrays(&b, &vb), 0);
-    Checkpoint ca = {desc, &va, oa, rng, 3, 147};
+    Checkpoint ca = {.arch = desc, .model = &va, .opt = oa, .rng = rng, .epoch = 3,
+                     .step = 147};
     assert_int_equal(checkpoint_save(path, &ca), 0);
-    Checkpoint cb = {desc, &vb, ob, {{0}}, 0, 0};
+    Checkpoint cb = {.arch = desc, .model = &vb, .opt = ob};
     assert_int_equal(checkpoint_load(path, &cb), 0);
     assert_int_equal(cb.epoch, 3);
     assert_int_equal(cb.step, 147);
@@ -372,7 +373,7 @@ static void test_checkpoint_round_trip(void **state) {
     }
 
     /* Another configuration: refused, naming both. */
-    Checkpoint other = {"xse_resnext50 act=relu", &vb, NULL, {{0}}, 0, 0};
+    Checkpoint other = {.arch = "xse_resnext50 act=relu", .model = &vb};
     assert_int_not_equal(checkpoint_load(path, &other), 0);
     assert_contains(err_msg(), "act=relu");
     remove(path);
