@@ -11,6 +11,7 @@
 #include "util/err.h"
 #include "util/fileio.h"
 #include "util/log.h"
+#include "util/rng.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -24,6 +25,10 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+
+/* The rng stream that deals training images to --folds (apart from the
+ * engine's streams, which use the top bits). */
+#define FOLD_STREAM 0x464f4c44ULL
 
 #ifndef NOISETTE_VERSION
 #define NOISETTE_VERSION "unknown"
@@ -68,6 +73,12 @@ static void print_help(FILE *out) {
             "      --out DIR          checkpoints and results (default runs)\n"
             "      --results FILE     results file (default DIR/results.jsonl)\n"
             "      --resume CKPT      continue a run from its checkpoint\n"
+            "      --folds K          K models, each trained without one K-th of the\n"
+            "                         training images and predicting it: out-of-sample\n"
+            "                         probabilities in DIR/foldF/probs.csv for\n"
+            "                         noisette mislabeled (an interrupted run resumes)\n"
+            "      --save-train-probs EPOCH   after EPOCH, the model's probabilities on\n"
+            "                         its own training images (DIR/runR/train_probs.csv)\n"
             "      --width-div N      divide every width by N (quick experiments)\n"
             "      --backend NAME     kernels: blas (default: im2col + OpenBLAS) or\n"
             "                         reference (plain loops, the tests' truth)\n"
@@ -88,6 +99,8 @@ typedef struct {
     TrainConfig    t;
     DatasetOptions d;
     int            runs, fp16, woof, offline;
+    int            folds;           /* --folds K: cross-validated probabilities */
+    int            probs_epoch;     /* --save-train-probs EPOCH */
     const char    *results;
     const char    *dataset;         /* imagenette, imagewoof, fashion-mnist or folder */
     unsigned       loss_flags;      /* loss hyperparameter flags given, bit i: LOSS_FLAGS[i] */
@@ -157,6 +170,18 @@ static json_t *config_json(const TrainArgs *a, int run) {
                      "dct_scale", t->dct_scale, "methods", methods_json(&t->methods));
 }
 
+/* The run's configuration, with its fold when it is one of --folds. */
+static json_t *run_config_json(const TrainArgs *a, int unit) {
+    json_t *c = config_json(a, a->folds ? 0 : unit);
+    if (a->folds) {
+        json_object_set_new(c, "folds", json_integer(a->folds));
+        json_object_set_new(c, "fold", json_integer(unit));
+    }
+    if (a->probs_epoch)
+        json_object_set_new(c, "save_train_probs", json_integer(a->probs_epoch));
+    return c;
+}
+
 static json_t *result_json(const TrainArgs *a, int run, const TrainResult *res) {
     json_t *hist = json_array();
     double ips = 0;
@@ -175,7 +200,7 @@ static json_t *result_json(const TrainArgs *a, int run, const TrainResult *res) 
     strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", gmtime(&t));
     return json_pack("{s:s, s:s, s:o, s:o, s:{s:f, s:f, s:f}, s:f, s:f, s:b}",
                      "version", NOISETTE_VERSION, "finished", when,
-                     "config", config_json(a, run), "history", hist,
+                     "config", run_config_json(a, run), "history", hist,
                      "final", "accuracy", last ? last->accuracy : 0.0,
                      "top_k_accuracy", last ? last->top5 : 0.0,
                      "valid_loss", last ? last->valid_loss : 0.0,
@@ -209,50 +234,134 @@ static int append_result(const char *path, json_t *obj) {
 
 /* ---- runs ------------------------------------------------------------------ */
 
+/* Fold f of k over the training items (the first --limit): a seeded
+ * shuffle dealt round-robin, each fold sorted. *held gets fold f, *rest
+ * the others (free both). */
+static int fold_items(const TrainArgs *a, const Dataset *d, int k, int f, int32_t **held,
+                      int *n_held, int32_t **rest, int *n_rest) {
+    int n = d->n[SPLIT_TRAIN];
+    if (a->t.limit > 0 && a->t.limit < n)
+        n = a->t.limit;
+    uint32_t *perm = malloc((size_t)n * sizeof *perm);
+    *held = malloc((size_t)n * sizeof **held);
+    *rest = malloc((size_t)n * sizeof **rest);
+    if (!perm || !*held || !*rest) {
+        free(perm);
+        return err_set(ERR_NOMEM, "out of memory");
+    }
+    Rng rng;
+    rng_seed_stream(&rng, a->t.seed, FOLD_STREAM, (uint64_t)k);
+    rng_permutation(&rng, perm, (size_t)n);
+    /* Marks fold f's items, then lists both sides in item order. */
+    uint8_t *in = calloc((size_t)n, 1);
+    if (!in) {
+        free(perm);
+        return err_set(ERR_NOMEM, "out of memory");
+    }
+    for (int i = f; i < n; i += k)
+        in[perm[i]] = 1;
+    *n_held = *n_rest = 0;
+    for (int i = 0; i < n; i++) {
+        if (in[i])
+            (*held)[(*n_held)++] = i;
+        else
+            (*rest)[(*n_rest)++] = i;
+    }
+    free(in);
+    free(perm);
+    return ERR_OK;
+}
+
+/* One training: run `unit` of --runs, or fold `unit` of --folds (trained
+ * without that fold, whose probabilities it then predicts). A fold whose
+ * probabilities exist is skipped, and one with a checkpoint resumes, so an
+ * interrupted --folds run continues where it stopped. */
+static int run_unit(TrainArgs *a, const Dataset *d, int unit, double *acc, int *interrupted) {
+    char dir[4200], probs[4300], ckpt[4300];
+    snprintf(dir, sizeof dir, "%s/%s%d", a->t.out_dir, a->folds ? "fold" : "run", unit);
+    int rc = make_dirs(dir);
+    if (rc < 0)
+        return rc;
+    TrainConfig t = a->t;
+    t.out_dir = dir;
+    t.seed = a->t.seed + (uint64_t)(a->folds ? 0 : unit);
+    int32_t *held = NULL, *rest = NULL;
+    *interrupted = 0;
+    *acc = -1;
+    if (a->folds) {
+        snprintf(probs, sizeof probs, "%s/probs.csv", dir);
+        snprintf(ckpt, sizeof ckpt, "%s/checkpoint.ckpt", dir);
+        if (file_exists(probs)) {
+            log_info("fold %d of %d: done before (%s)", unit + 1, a->folds, probs);
+            return ERR_OK;
+        }
+        if (!t.resume && file_exists(ckpt))
+            t.resume = ckpt;
+        if ((rc = fold_items(a, d, a->folds, unit, &held, &t.n_probs_items, &rest,
+                             &t.n_train_items)) < 0) {
+            free(held);
+            free(rest);
+            return rc;
+        }
+        t.probs_items = held;
+        t.train_items = rest;
+        t.probs_epoch = t.epochs;
+        t.probs_path = probs;
+        log_info("fold %d of %d: training on %d images, predicting %d", unit + 1, a->folds,
+                 t.n_train_items, t.n_probs_items);
+    } else if (a->probs_epoch) {
+        snprintf(probs, sizeof probs, "%s/train_probs.csv", dir);
+        t.probs_epoch = a->probs_epoch;
+        t.probs_path = probs;
+    }
+    if (a->runs > 1)
+        log_info("Run: %d", unit);
+
+    TrainResult res;
+    rc = train_run(&t, d, &res);
+    if (rc == ERR_OK || res.n_epochs > 0) {
+        json_t *obj = result_json(a, unit, &res);
+        int wrc = append_result(a->results, obj);
+        json_decref(obj);
+        if (wrc < 0)
+            log_error("%s", err_msg());
+    }
+    *interrupted = res.interrupted;
+    if (res.n_epochs)
+        *acc = res.epochs[res.n_epochs - 1].accuracy;
+    free(res.epochs);
+    free(held);
+    free(rest);
+    return rc;
+}
+
 static int run_all(TrainArgs *a, const Dataset *d) {
     double acc_sum = 0, acc_sq = 0;
-    int done = 0;
-    uint64_t seed0 = a->t.seed;
-    char out[4096];
-    snprintf(out, sizeof out, "%s", a->t.out_dir);
+    int done = 0, units = a->folds ? a->folds : a->runs;
 
-    for (int run = 0; run < a->runs; run++) {
-        char dir[4200];
-        snprintf(dir, sizeof dir, "%s/run%d", out, run);
-        int rc = make_dirs(dir);
-        if (rc < 0)
-            return cli_report(rc);
-        TrainConfig t = a->t;
-        t.out_dir = dir;
-        t.seed = seed0 + (uint64_t)run;
-        if (a->runs > 1)
-            log_info("Run: %d", run);
-
-        TrainResult res;
-        rc = train_run(&t, d, &res);
-        if (rc == ERR_OK || res.n_epochs > 0) {
-            json_t *obj = result_json(a, run, &res);
-            int wrc = append_result(a->results, obj);
-            json_decref(obj);
-            if (wrc < 0)
-                log_error("%s", err_msg());
-        }
-        int interrupted = res.interrupted;
-        double acc = res.n_epochs ? res.epochs[res.n_epochs - 1].accuracy : 0;
-        free(res.epochs);
+    for (int unit = 0; unit < units; unit++) {
+        double acc;
+        int interrupted;
+        int rc = run_unit(a, d, unit, &acc, &interrupted);
         if (rc < 0)
             return cli_report(rc);
         if (interrupted)
             return EXIT_CODE_OK;
-        acc_sum += acc;
-        acc_sq += acc * acc;
-        done++;
+        if (acc >= 0) {
+            acc_sum += acc;
+            acc_sq += acc * acc;
+            done++;
+        }
     }
-    if (done > 1) {
+    if (done > 1 && !a->folds) {
         double mean = acc_sum / done, var = (acc_sq - done * mean * mean) / (done - 1);
         log_info("accuracy over %d runs: %.4f +- %.4f (mean +- std)", done, mean,
                  var > 0 ? sqrt(var) : 0.0);
     }
+    if (a->folds)
+        log_info("out-of-sample probabilities of every training image: %s/fold*/probs.csv "
+                 "(rank suspects with: noisette mislabeled %s/fold*/probs.csv)", a->t.out_dir,
+                 a->t.out_dir);
     log_info("results appended to %s", a->results);
     return EXIT_CODE_OK;
 }
@@ -263,7 +372,8 @@ enum {
     OPT_PCT = 256, OPT_SIZE, OPT_EPOCHS, OPT_LR, OPT_BS, OPT_MOM, OPT_SQRMOM, OPT_EPS, OPT_WD,
     OPT_OPT, OPT_ARCH, OPT_ACT, OPT_POOL, OPT_SA, OPT_SYM, OPT_RUNS, OPT_FP16, OPT_LOSS,
     OPT_SEED, OPT_THREADS, OPT_LIMIT, OPT_LABELS, OPT_OUT, OPT_RESULTS, OPT_RESUME,
-    OPT_WIDTH, OPT_BACKEND, OPT_NO_DCT, OPT_SKIP_BAD, OPT_FMNIST, OPT_WOOF, OPT_OFFLINE
+    OPT_WIDTH, OPT_BACKEND, OPT_NO_DCT, OPT_SKIP_BAD, OPT_FMNIST, OPT_WOOF, OPT_OFFLINE,
+    OPT_FOLDS, OPT_PROBS
 };
 
 static const struct option LONGOPTS[] = {
@@ -301,6 +411,8 @@ static const struct option LONGOPTS[] = {
     {"fashion-mnist-dir", required_argument, NULL, OPT_FMNIST},
     {"woof", no_argument, NULL, OPT_WOOF},
     {"offline", no_argument, NULL, OPT_OFFLINE},
+    {"folds", required_argument, NULL, OPT_FOLDS},
+    {"save-train-probs", required_argument, NULL, OPT_PROBS},
     TRAIN_LOSS_LONGOPTS,
     TRAIN_METHOD_LONGOPTS,
     {"quiet", no_argument, NULL, 'q'},
@@ -326,6 +438,18 @@ static void defaults(TrainArgs *a) {
     a->t.table = stdout;
     a->runs = 1;
     a->d.check_files = 1;
+}
+
+/* --folds and --save-train-probs against the rest. 0 or exit code 2. */
+static int check_probs_options(const TrainArgs *a) {
+    if (a->folds && a->runs > 1)
+        return cli_usage_error("train", "--folds trains one model per fold; drop --runs");
+    if (a->folds && a->probs_epoch)
+        return cli_usage_error("train", "--folds and --save-train-probs exclude each other");
+    if (a->probs_epoch > a->t.epochs)
+        return cli_usage_error("train", "--save-train-probs %d: the run has %d epochs",
+                               a->probs_epoch, a->t.epochs);
+    return 0;
 }
 
 /* DATA with --woof: the reference's switch from Imagenette to Imagewoof,
@@ -413,6 +537,9 @@ static int parse_one(TrainArgs *a, int opt, int argc, char **argv) {
     case OPT_FMNIST: a->d.fmnist_dir = optarg; return 0;
     case OPT_WOOF: a->woof = switch_value(argc, argv); return 0;
     case OPT_OFFLINE: a->offline = 1; return 0;
+    case OPT_FOLDS: return cli_parse_int("train", "--folds", optarg, 2, &a->folds);
+    case OPT_PROBS: return cli_parse_int("train", "--save-train-probs", optarg, 1,
+                                         &a->probs_epoch);
     case 'q': log_set_level(LOG_LEVEL_ERROR); return 0;
     case 'h': print_help(stdout); return -1;
     default: return cli_try_help("train");
@@ -433,7 +560,9 @@ int cmd_train(int argc, char **argv) {
     if (optind != argc - 1)
         return cli_usage_error("train", optind >= argc ? "missing DATA" : "one DATA at a time");
     a.d.seed = a.t.seed;
-    int mrc = methods_finish(&a.t.methods, a.d.pct);
+    int mrc = check_probs_options(&a);
+    if (!mrc)
+        mrc = methods_finish(&a.t.methods, a.d.pct);
     if (!mrc)
         mrc = loss_options_check(&a.t.loss, a.loss_flags);
     if (mrc)

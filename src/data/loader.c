@@ -50,6 +50,7 @@ struct Loader {
     int             n_items, n_batches, per_image;
     float           mean[3], std[3];
     uint32_t       *order;
+    int32_t        *items;          /* the subset asked for, or NULL: items 0.. */
     Slot           *slots;
     Worker         *workers;
     int             n_workers;
@@ -74,7 +75,7 @@ static void fill_batch(Loader *l, Worker *w, Slot *slot, int b, int epoch) {
     slot->err = 0;
     slot->bad = 0;
     for (int p = first; p < last; p++) {
-        int item = (int)l->order[p];
+        int item = l->items ? l->items[l->order[p]] : (int)l->order[p];
         const Image *im;
         int rc = sample_load(d, l->opt.split, item, epoch, &l->opt.sample, &w->scratch, &im);
         if (rc < 0 && l->opt.skip_bad) {
@@ -188,6 +189,21 @@ Loader *loader_new(const Dataset *d, const LoaderOptions *opt) {
     l->n_items = d->n[opt->split];
     if (opt->limit > 0 && opt->limit < l->n_items)
         l->n_items = opt->limit;
+    if (opt->subset) {
+        l->n_items = opt->n_subset;
+        l->items = malloc((size_t)(opt->n_subset ? opt->n_subset : 1) * sizeof *l->items);
+        if (l->items)
+            memcpy(l->items, opt->subset, (size_t)opt->n_subset * sizeof *l->items);
+        l->opt.subset = NULL;   /* the caller's array need not outlive us */
+        for (int i = 0; l->items && i < l->n_items; i++)
+            if (l->items[i] < 0 || l->items[i] >= d->n[opt->split]) {
+                err_set(ERR_INVALID, "loader: subset item %d is not in the split's %d items",
+                        l->items[i], d->n[opt->split]);
+                free(l->items);
+                free(l);
+                return NULL;
+            }
+    }
     /* Training drops its last partial batch, as fastai does. */
     int drop_last = opt->split == SPLIT_TRAIN && !opt->in_order;
     l->n_batches = drop_last ? l->n_items / opt->batch_size
@@ -201,7 +217,8 @@ Loader *loader_new(const Dataset *d, const LoaderOptions *opt) {
     /* Buffers, then the workers (idle until an epoch starts). */
     l->order = malloc((size_t)(l->n_items ? l->n_items : 1) * sizeof *l->order);
     l->workers = calloc((size_t)opt->threads, sizeof *l->workers);
-    int rc = l->order && l->workers ? alloc_slots(l) : err_set(ERR_NOMEM, "out of memory");
+    int rc = l->order && l->workers && (l->items || !opt->subset)
+                 ? alloc_slots(l) : err_set(ERR_NOMEM, "out of memory");
     for (int t = 0; rc == ERR_OK && t < opt->threads; t++) {
         l->workers[t].loader = l;
         if (pthread_create(&l->workers[t].thread, NULL, worker_main, &l->workers[t]) != 0)
@@ -324,5 +341,6 @@ void loader_free(Loader *l) {
     free(l->slots);
     free(l->workers);
     free(l->order);
+    free(l->items);
     free(l);
 }

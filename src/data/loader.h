@@ -25,6 +25,9 @@ typedef struct {
     int        limit;           /* use only the first `limit` items (0: all) */
     int        in_order;        /* training split too in file order, last batch kept
                                  * (a pass over the training images) */
+    const int32_t *subset;      /* only these items of the split (copied), in this
+                                 * order; NULL: all (after limit) */
+    int        n_subset;
     SampleSpec sample;
 } LoaderOptions;
 

@@ -1,11 +1,13 @@
 /* The training loop, its table and its checkpoints; see loop.h. */
 #include "train/loop.h"
 
+#include "labels/csv.h"
 #include "train/checkpoint.h"
 #include "train/methods.h"
 #include "train/metrics.h"
 #include "train/schedule.h"
 #include "util/err.h"
+#include "util/fileio.h"
 #include "util/log.h"
 
 #include <math.h>
@@ -241,9 +243,11 @@ static int run_setup(Run *r, const TrainConfig *cfg, const Dataset *d) {
                         .sample = {.size = cfg->size, .augment = 1,
                                    .crop = d->kind != DATASET_FMNIST,
                                    .dct_scale = cfg->dct_scale, .min_scale = 0.35,
-                                   .seed = cfg->seed}};
+                                   .seed = cfg->seed},
+                        .subset = cfg->train_items, .n_subset = cfg->n_train_items};
     if (!(r->train = loader_new(d, &lo)))
         return ERR_INVALID;
+    lo.subset = NULL;
     lo.sample.augment = 0;
     lo.in_order = 1;
     if (cfg->loss.kind == LOSS_TGCE && !(r->prune = loader_new(d, &lo)))
@@ -550,6 +554,73 @@ static int tgce_prune(Run *r, int e) {
     return ERR_OK;
 }
 
+/* The PROBS file of noisette mislabeled (docs/mislabeled.md): a header
+ * path,given,truth,<classes>, then per training item its label strings
+ * and the softmax of the model in inference mode. */
+static int write_probs(Run *r) {
+    const TrainConfig *cfg = r->cfg;
+    const Dataset *d = r->d;
+    const LabelTable *t = &d->table;
+    int k = cfg->model.n_out;
+    LoaderOptions lo = {.split = SPLIT_TRAIN, .batch_size = cfg->bs, .threads = cfg->threads,
+                        .layout = LAYOUT_NCHW, .skip_bad = cfg->skip_bad, .limit = cfg->limit,
+                        .in_order = 1, .subset = cfg->probs_items,
+                        .n_subset = cfg->n_probs_items,
+                        .sample = {.size = cfg->size, .crop = d->kind != DATASET_FMNIST,
+                                   .dct_scale = cfg->dct_scale, .seed = cfg->seed}};
+    Loader *l = loader_new(d, &lo);
+    if (!l)
+        return ERR_INVALID;
+    AtomicFile af;
+    int rc = atomic_open(&af, cfg->probs_path, 1);
+    if (rc < 0) {
+        loader_free(l);
+        return rc;
+    }
+    fputs("path,given,truth", af.fp);
+    for (int j = 0; j < k; j++) {
+        fputc(',', af.fp);
+        csv_write_field(af.fp, t->names[j]);
+    }
+    fputc('\n', af.fp);
+
+    Batch *b;
+    long rows = 0;
+    rc = loader_start_epoch(l, 0);
+    while (rc >= 0 && (rc = loader_next(l, &b)) > 0) {
+        model_forward(&r->model, b->x, b->n, 0);
+        const float *z = model_logits(&r->model)->data;
+        for (int i = 0; i < b->n; i++, rows++) {
+            int row = d->rows[SPLIT_TRAIN][b->item[i]];
+            const float *zi = z + (size_t)i * k;
+            double mx = zi[0], sum = 0;
+            for (int j = 1; j < k; j++)
+                mx = zi[j] > mx ? zi[j] : mx;
+            for (int j = 0; j < k; j++)
+                sum += exp((double)zi[j] - mx);
+            const char *fields[3] = {t->paths[row], t->names[b->y[i]],
+                                     t->names[t->truth[row]]};
+            for (int f = 0; f < 3; f++) {
+                if (f)
+                    fputc(',', af.fp);
+                csv_write_field(af.fp, fields[f]);
+            }
+            for (int j = 0; j < k; j++)
+                fprintf(af.fp, ",%.6g", exp((double)zi[j] - mx) / sum);
+            fputc('\n', af.fp);
+        }
+        loader_release(l, b);
+    }
+    loader_free(l);
+    if (rc < 0) {
+        atomic_abort(&af);
+        return rc;
+    }
+    if ((rc = atomic_commit(&af)) == ERR_OK)
+        log_info("predicted probabilities of %ld training images: %s", rows, cfg->probs_path);
+    return rc;
+}
+
 /* ---- the run ------------------------------------------------------------- */
 
 static void record(Run *r, int epoch, const EpochStats *s) {
@@ -597,6 +668,8 @@ static int run_epochs(Run *r, TrainResult *res) {
         res->n_epochs = e + 1;
         train_print_row(cfg->table, e, &s);
         if ((rc = tgce_prune(r, e)) < 0 || (rc = run_checkpoint(r, 0, (uint64_t)e + 1)) < 0)
+            return rc;
+        if (cfg->probs_path && e + 1 == cfg->probs_epoch && (rc = write_probs(r)) < 0)
             return rc;
     }
     return ERR_OK;

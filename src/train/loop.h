@@ -49,6 +49,17 @@ typedef struct {
     const char    *out_dir;         /* checkpoint.ckpt goes here */
     const char    *resume;          /* a checkpoint to continue, or NULL */
     FILE          *table;           /* the per-epoch table (stdout) */
+    /* Only these training items (a cross-validation fold's complement);
+     * NULL: all (up to limit). */
+    const int32_t *train_items;
+    int            n_train_items;
+    /* Predicted probabilities for noisette mislabeled: after epoch
+     * probs_epoch (1-based; 0: never), the model in inference mode over the
+     * training items probs_items (NULL: all) into the CSV probs_path. */
+    int            probs_epoch;
+    const int32_t *probs_items;
+    int            n_probs_items;
+    const char    *probs_path;
     int            progress;        /* draw a progress bar on stderr */
 } TrainConfig;
 

@@ -74,6 +74,35 @@ rc=$?
 [ "$rc" -eq 1 ]; check "diverging run exits 1" $? "got $rc"
 grep -q "the training loss became" "$TMP/N.err"; check "divergence message" $? "$(cat "$TMP/N.err")"
 
+# --folds 2: each fold's probabilities, together every training row once,
+# each row's probabilities summing to 1; a second call skips the done folds.
+"${TRAIN[@]}" --epochs 1 --folds 2 --out "$TMP/F" >/dev/null 2>"$TMP/F.err"
+check "folds exit code" $? "$(cat "$TMP/F.err")"
+cat "$TMP/F/fold0/probs.csv" "$TMP/F/fold1/probs.csv" | grep -v '^path,' | cut -d, -f1 |
+    sort >"$TMP/F.paths"
+grep ',False$' "$TMP/sub.csv" | cut -d, -f1 | sort >"$TMP/F.want"
+cmp -s "$TMP/F.paths" "$TMP/F.want"; check "folds cover every training row once" $? \
+    "$(wc -l <"$TMP/F.paths") rows vs $(wc -l <"$TMP/F.want")"
+awk -F, 'NR > 1 {s = 0; for (i = 4; i <= NF; i++) s += $i; if (s < 0.999 || s > 1.001) bad++}
+         END {exit bad > 0}' "$TMP/F/fold0/probs.csv"
+check "probabilities sum to 1" $? "$(head -n 3 "$TMP/F/fold0/probs.csv")"
+[ "$(grep -c '"folds":2' "$TMP/F/results.jsonl")" -eq 2 ]; check "a results line per fold" $? ""
+"${TRAIN[@]}" --epochs 1 --folds 2 --out "$TMP/F" >/dev/null 2>"$TMP/F2.err"
+grep -q "fold 2 of 2: done before" "$TMP/F2.err"; check "done folds are skipped" $? \
+    "$(cat "$TMP/F2.err")"
+
+# --save-train-probs: the model's probabilities on its own training rows.
+"${TRAIN[@]}" --epochs 1 --save-train-probs 1 --out "$TMP/P" >/dev/null 2>"$TMP/P.err"
+check "save-train-probs exit code" $? "$(cat "$TMP/P.err")"
+[ "$(grep -vc '^path,' "$TMP/P/run0/train_probs.csv")" -eq 3000 ]
+check "train_probs has every training row" $? "$(wc -l <"$TMP/P/run0/train_probs.csv")"
+head -n 1 "$TMP/P/run0/train_probs.csv" | grep -q '^path,given,truth,ankle_boot,bag,'
+check "train_probs header" $? "$(head -n 1 "$TMP/P/run0/train_probs.csv")"
+"$NOISETTE" train fashion-mnist --folds 2 --runs 2 >/dev/null 2>&1
+rc=$?; [ "$rc" -eq 2 ]; check "--folds with --runs exits 2" $? "got $rc"
+"$NOISETTE" train fashion-mnist --epochs 2 --save-train-probs 3 >/dev/null 2>&1
+rc=$?; [ "$rc" -eq 2 ]; check "--save-train-probs past the last epoch exits 2" $? "got $rc"
+
 # Usage errors and bad inputs.
 "$NOISETTE" train fashion-mnist --arch xresnet9 --out "$TMP/U" >/dev/null 2>"$TMP/U.err"
 rc=$?; [ "$rc" -eq 2 ]; check "unknown arch exits 2" $? "got $rc: $(cat "$TMP/U.err")"
