@@ -61,6 +61,10 @@ static void print_help(FILE *out) {
             "      --runs N           repeat the run N times (default 1)\n"
             "      --woof [1]         Imagewoof instead of Imagenette (DATA a dataset name)\n"
             "      --fp16             accepted; training stays in fp32 on the CPU\n"
+            "      --sh S             RandomErasing, rectangles of up to S of the image\n"
+            "      --beta B           SAdam's softplus beta inside RAdam (default 0: off)\n"
+            "      --dump 1           print the model and exit\n"
+            "      --workers N        as --threads   --repro   --meta X   --gpu N (no-ops)\n"
             "The reference's spellings --pct_noise and --act_fn are accepted too.\n"
             "\n"
             "noisette's options:\n");
@@ -100,6 +104,7 @@ typedef struct {
     DatasetOptions d;
     int            runs, fp16, woof, offline;
     int            folds;           /* --folds K: cross-validated probabilities */
+    int            dump, repro;     /* the reference's --dump (print the model), --repro */
     int            probs_epoch;     /* --save-train-probs EPOCH */
     const char    *results;
     const char    *dataset;         /* imagenette, imagewoof, fashion-mnist or folder */
@@ -173,6 +178,8 @@ static json_t *config_json(const TrainArgs *a, int run) {
 /* The run's configuration, with its fold when it is one of --folds. */
 static json_t *run_config_json(const TrainArgs *a, int unit) {
     json_t *c = config_json(a, a->folds ? 0 : unit);
+    json_object_set_new(c, "sh", json_real(a->t.erase_sh));
+    json_object_set_new(c, "beta", json_real(a->t.hyper.beta));
     if (a->folds) {
         json_object_set_new(c, "folds", json_integer(a->folds));
         json_object_set_new(c, "fold", json_integer(unit));
@@ -373,7 +380,7 @@ enum {
     OPT_OPT, OPT_ARCH, OPT_ACT, OPT_POOL, OPT_SA, OPT_SYM, OPT_RUNS, OPT_FP16, OPT_LOSS,
     OPT_SEED, OPT_THREADS, OPT_LIMIT, OPT_LABELS, OPT_OUT, OPT_RESULTS, OPT_RESUME,
     OPT_WIDTH, OPT_BACKEND, OPT_NO_DCT, OPT_SKIP_BAD, OPT_FMNIST, OPT_WOOF, OPT_OFFLINE,
-    OPT_FOLDS, OPT_PROBS
+    OPT_FOLDS, OPT_PROBS, OPT_SH, OPT_BETA, OPT_DUMP, OPT_META, OPT_REPRO, OPT_GPU
 };
 
 static const struct option LONGOPTS[] = {
@@ -412,6 +419,13 @@ static const struct option LONGOPTS[] = {
     {"woof", no_argument, NULL, OPT_WOOF},
     {"offline", no_argument, NULL, OPT_OFFLINE},
     {"folds", required_argument, NULL, OPT_FOLDS},
+    {"sh", required_argument, NULL, OPT_SH},
+    {"beta", required_argument, NULL, OPT_BETA},
+    {"dump", required_argument, NULL, OPT_DUMP},
+    {"workers", required_argument, NULL, OPT_THREADS},
+    {"meta", required_argument, NULL, OPT_META},
+    {"repro", no_argument, NULL, OPT_REPRO},
+    {"gpu", required_argument, NULL, OPT_GPU},
     {"save-train-probs", required_argument, NULL, OPT_PROBS},
     TRAIN_LOSS_LONGOPTS,
     TRAIN_METHOD_LONGOPTS,
@@ -438,6 +452,19 @@ static void defaults(TrainArgs *a) {
     a->t.table = stdout;
     a->runs = 1;
     a->d.check_files = 1;
+}
+
+/* The reference's --dump: the model it would train, then exit. */
+static int dump_model(const TrainConfig *t) {
+    Model m;
+    Rng rng;
+    rng_seed(&rng, t->seed);
+    int rc = model_build(&m, &t->model, 1, t->size, t->backend, &rng);
+    if (rc < 0)
+        return rc;
+    model_print(&m, stdout);
+    model_free(&m);
+    return ERR_OK;
 }
 
 /* --folds and --save-train-probs against the rest. 0 or exit code 2. */
@@ -537,6 +564,14 @@ static int parse_one(TrainArgs *a, int opt, int argc, char **argv) {
     case OPT_FMNIST: a->d.fmnist_dir = optarg; return 0;
     case OPT_WOOF: a->woof = switch_value(argc, argv); return 0;
     case OPT_OFFLINE: a->offline = 1; return 0;
+    case OPT_SH: return parse_double("--sh", optarg, 0, 1, &t->erase_sh);
+    case OPT_BETA: return parse_double("--beta", optarg, 0, 100, &t->hyper.beta);
+    case OPT_DUMP: return cli_parse_int("train", "--dump", optarg, 0, &a->dump);
+    case OPT_META: return 0;    /* the reference ignores it too */
+    case OPT_REPRO: a->repro = switch_value(argc, argv); return 0;
+    case OPT_GPU:
+        log_info("--gpu %s: noisette trains on the CPU; the flag changes nothing", optarg);
+        return 0;
     case OPT_FOLDS: return cli_parse_int("train", "--folds", optarg, 2, &a->folds);
     case OPT_PROBS: return cli_parse_int("train", "--save-train-probs", optarg, 1,
                                          &a->probs_epoch);
@@ -589,6 +624,12 @@ int cmd_train(int argc, char **argv) {
     a.t.model.n_out = d.n_classes;
     if (a.t.size == 0)
         a.t.size = d.kind == DATASET_FMNIST ? 28 : 128;
+    if (a.dump) {
+        rc = dump_model(&a.t);
+        dataset_free(&d);
+        free(data);
+        return rc < 0 ? cli_report(rc) : EXIT_CODE_OK;
+    }
     a.t.progress = isatty(STDERR_FILENO) && log_get_level() >= LOG_LEVEL_INFO;
     char results[4200];
     if (!a.results) {

@@ -115,3 +115,26 @@ void transform_normalize(const Image *im, const float *mean, const float *std,
             plane[p] = im->px[p * (size_t)c + (size_t)k] * scale[k] + shift[k];
     }
 }
+
+int transform_random_erase(Rng *rng, float *x, int n, int c, int size, double max_area) {
+    if (rng_uniform(rng) >= 0.3)
+        return 0;
+    int count = 1 + (int)rng_below(rng, 3);
+    double area = (double)size * size / count, log_lo = log(0.3), log_hi = log(1 / 0.3);
+    for (int r = 0; r < count; r++) {
+        double a = rng_uniform(rng) * max_area * area;
+        double asp = exp(log_lo + rng_uniform(rng) * (log_hi - log_lo));
+        int hs = (int)transform_round_half_even(sqrt(a * asp));
+        int ws = (int)transform_round_half_even(sqrt(a / asp));
+        int top = (int)rng_below(rng, (uint64_t)(size - hs > 0 ? size - hs : 0) + 1);
+        int left = (int)rng_below(rng, (uint64_t)(size - ws > 0 ? size - ws : 0) + 1);
+        int bottom = top + hs < size ? top + hs : size, right = left + ws < size ? left + ws : size;
+        for (int i = 0; i < n * c; i++)
+            for (int y = top; y < bottom; y++) {
+                float *row = x + ((size_t)i * size + y) * size;
+                for (int xx = left; xx < right; xx++)
+                    row[xx] = (float)rng_normal(rng);
+            }
+    }
+    return count;
+}

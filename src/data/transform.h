@@ -56,4 +56,11 @@ void transform_flip(Image *im);
 void transform_normalize(const Image *im, const float *mean, const float *std,
                          Layout layout, float *dst);
 
+/* fastai's RandomErasing as the reference's --sh S adds it (spec §2.9):
+ * once per batch of n NCHW images of c x size x size, with probability 0.3,
+ * 1 to 3 rectangles of up to max_area of size^2 / count each (aspect
+ * between 0.3 and 1/0.3), the same for every image, filled with N(0, 1)
+ * noise. Returns the number of rectangles drawn (0 when skipped). */
+int transform_random_erase(Rng *rng, float *x, int n, int c, int size, double max_area);
+
 #endif

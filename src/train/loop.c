@@ -1,6 +1,7 @@
 /* The training loop, its table and its checkpoints; see loop.h. */
 #include "train/loop.h"
 
+#include "data/transform.h"
 #include "labels/csv.h"
 #include "train/checkpoint.h"
 #include "train/methods.h"
@@ -23,6 +24,7 @@
 #define MODEL_STREAM    (1ULL << 62)
 #define PEER_STREAM     (MODEL_STREAM + 1)
 #define MIXUP_STREAM    (MODEL_STREAM + 2)
+#define ERASE_STREAM    (MODEL_STREAM + 3)
 #define CKPT_FILE       "checkpoint.ckpt"
 
 static volatile sig_atomic_t stop_requested;
@@ -414,15 +416,21 @@ static int coteach_step(Run *r, const Batch *b, int epoch, double *loss) {
     return ERR_OK;
 }
 
-/* One optimizer step on batch b: MixUp mixes the inputs first; SAM takes
- * the gradient again at w + eps, the batch-norm statistics of that second
- * pass discarded (spec §10.1); train_loss is the loss at w. */
+/* One optimizer step on batch b: RandomErasing (--sh), then MixUp, change
+ * the inputs first; SAM takes the gradient again at w + eps, the batch-norm
+ * statistics of that second pass discarded (spec §10.1); train_loss is the
+ * loss at w. */
 static int train_step(Run *r, const Batch *b, int epoch, double *loss) {
     const TrainConfig *cfg = r->cfg;
     const MethodConfig *m = &cfg->methods;
     const float *x = b->x;
     int rc;
 
+    if (cfg->erase_sh > 0) {
+        Rng rng;
+        rng_seed_stream(&rng, cfg->seed, ERASE_STREAM, r->step);
+        transform_random_erase(&rng, b->x, b->n, cfg->model.c_in, cfg->size, cfg->erase_sh);
+    }
     if (m->co_teaching) {
         if ((rc = coteach_step(r, b, epoch, loss)) < 0)
             return rc;

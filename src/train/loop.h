@@ -41,6 +41,7 @@ typedef struct {
     const Backend *backend;
     int            size, bs, epochs, limit, threads;
     int            dct_scale, skip_bad;
+    double         erase_sh;        /* --sh: RandomErasing's max area; 0: off */
     char           opt[16];
     OptHyper       hyper;           /* lr, mom, sqr_mom, eps, wd, beta */
     LossConfig     loss;

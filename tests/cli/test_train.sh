@@ -103,6 +103,17 @@ rc=$?; [ "$rc" -eq 2 ]; check "--folds with --runs exits 2" $? "got $rc"
 "$NOISETTE" train fashion-mnist --epochs 2 --save-train-probs 3 >/dev/null 2>&1
 rc=$?; [ "$rc" -eq 2 ]; check "--save-train-probs past the last epoch exits 2" $? "got $rc"
 
+# The reference's other flags: --dump prints the model, --sh and --beta are
+# recorded, the no-ops are accepted.
+"$NOISETTE" train fashion-mnist --arch xresnet18 --dump 1 >"$TMP/D.out" 2>&1
+check "--dump exit code" $? "$(cat "$TMP/D.out")"
+grep -q "stem.0.conv" "$TMP/D.out"; check "--dump prints the model" $? "$(head -n 3 "$TMP/D.out")"
+"${TRAIN[@]}" --epochs 1 --sh 0.3 --beta 1 --repro --gpu 0 --workers 2 --meta x \
+    --out "$TMP/R" >/dev/null 2>"$TMP/R.err"
+check "reference flags accepted" $? "$(cat "$TMP/R.err")"
+grep -q '"sh":0.3' "$TMP/R/results.jsonl" && grep -q '"beta":1' "$TMP/R/results.jsonl"
+check "--sh and --beta recorded" $? "$(cat "$TMP/R/results.jsonl")"
+
 # Usage errors and bad inputs.
 "$NOISETTE" train fashion-mnist --arch xresnet9 --out "$TMP/U" >/dev/null 2>"$TMP/U.err"
 rc=$?; [ "$rc" -eq 2 ]; check "unknown arch exits 2" $? "got $rc: $(cat "$TMP/U.err")"

@@ -138,8 +138,53 @@ static void test_normalize_layouts(void **state) {
     image_free(&im);
 }
 
+/* RandomErasing (spec §2.9): about 3 batches in 10 erased; 1 to 3
+ * rectangles, the same in every image and channel, N(0, 1) inside and the
+ * input untouched outside; the same seed erases the same way. */
+static void test_random_erase(void **state) {
+    (void)state;
+    enum { N = 2, C = 3, S = 16 };
+    static float x[N * C * S * S], y[N * C * S * S];
+    Rng r;
+    rng_seed(&r, 3);
+    int erased = 0, trials = 4000;
+    for (int t = 0; t < trials; t++)
+        erased += transform_random_erase(&r, x, N, C, S, 0.4) > 0;
+    assert_true(erased > 0.27 * trials && erased < 0.33 * trials);
+
+    for (int seed = 0, checked = 0; checked < 20; seed++) {
+        for (size_t i = 0; i < sizeof x / sizeof *x; i++)
+            x[i] = 100.0f;
+        Rng a, b;
+        rng_seed(&a, (uint64_t)seed);
+        rng_seed(&b, (uint64_t)seed);
+        int count = transform_random_erase(&a, x, N, C, S, 0.4);
+        memcpy(y, x, sizeof y);
+        for (size_t i = 0; i < sizeof x / sizeof *x; i++)
+            x[i] = 100.0f;
+        assert_int_equal(transform_random_erase(&b, x, N, C, S, 0.4), count);
+        assert_memory_equal(x, y, sizeof x);
+        if (!count)
+            continue;
+        checked++;
+        assert_true(count >= 1 && count <= 3);
+        /* One mask for all planes: a pixel is erased in every plane or none. */
+        int changed = 0;
+        for (int p = 0; p < S * S; p++) {
+            int in0 = x[p] != 100.0f;
+            changed += in0;
+            for (int plane = 1; plane < N * C; plane++)
+                assert_int_equal(x[(size_t)plane * S * S + p] != 100.0f, in0);
+            assert_true(!in0 || fabsf(x[p]) < 10.0f);
+        }
+        /* Each rectangle covers at most 0.4 of its share of the image. */
+        assert_true(changed <= 0.4 * S * S + 3 * (2 * S + 1));
+    }
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_random_erase),
         cmocka_unit_test(test_round_half_even),
         cmocka_unit_test(test_random_crop_bounds),
         cmocka_unit_test(test_random_crop_fallback),
