@@ -18,6 +18,9 @@ int cmd_bench(int argc, char **argv);
 int cmd_model(int argc, char **argv);
 int cmd_train(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
+int cmd_board(int argc, char **argv);
+int cmd_plot(int argc, char **argv);
+int cmd_mislabeled(int argc, char **argv);
 
 /* Prints "noisette: error: <recorded message>" and returns the exit code
  * for the ErrCode rc (usage errors -> 2, the rest -> 1). */
@@ -36,6 +39,11 @@ int cli_parse_u64(const char *s, uint64_t *v);
 /* Parses an integer option value in [lo, 2^20]: 0 with *v set, or prints
  * "noisette CMD: OPT: ..." and returns 2 (EXIT_CODE_USAGE). */
 int cli_parse_int(const char *cmd, const char *opt, const char *s, int lo, int *v);
+
+/* Parses a number option value in [lo, hi] (NaN refused): 0 with *v set,
+ * or prints "noisette CMD: OPT: ..." and returns 2. */
+int cli_parse_double(const char *cmd, const char *opt, const char *s, double lo, double hi,
+                     double *v);
 
 /* Parses a comma-separated list of percentages in (0,100) into ascending
  * order; duplicates are refused. 0 ok, -1 bad (message recorded). */

@@ -124,16 +124,6 @@ static void on_signal(int sig) {
     train_request_stop();
 }
 
-static int parse_double(const char *opt, const char *s, double lo, double hi, double *v) {
-    char *end;
-    double x = strtod(s, &end);
-    if (!*s || *end || !(x >= lo && x <= hi))
-        return cli_usage_error("train", "%s: \"%s\" is not a number in [%g, %g]", opt, s, lo,
-                               hi);
-    *v = x;
-    return 0;
-}
-
 /* mkdir -p for the output folder. */
 static int make_dirs(const char *path) {
     char buf[4096];
@@ -158,7 +148,8 @@ static int make_dirs(const char *path) {
 
 static json_t *config_json(const TrainArgs *a, int run) {
     const TrainConfig *t = &a->t;
-    return json_pack("{s:s, s:s, s:b, s:s?, s:f, s:s, s:s, s:s, s:b, s:b, s:i, s:i, s:i, s:i, s:i, s:s,"
+    return json_pack("{s:s, s:s, s:b, s:s?, s:f, s:s, s:s, s:s, s:b, s:b, s:i, s:i, s:i, s:i,"
+                     " s:i, s:s,"
                      " s:f, s:f, s:f, s:f, s:f, s:s, s:o, s:I, s:i, s:i, s:i, s:s, s:b, s:o}",
                      "data", a->d.data, "dataset", a->dataset, "woof",
                      strcmp(a->dataset, "imagewoof") == 0, "labels", a->d.labels,
@@ -510,6 +501,11 @@ static int switch_value(int argc, char **argv) {
     return 1;
 }
 
+/* A number option of train: the current getopt argument in [lo, hi]. */
+static int number(const char *opt, double lo, double hi, double *v) {
+    return cli_parse_double("train", opt, optarg, lo, hi, v);
+}
+
 static int parse_one(TrainArgs *a, int opt, int argc, char **argv) {
     TrainConfig *t = &a->t;
     if (opt >= OPT_MIXUP && opt <= OPT_FORGET_EXP)
@@ -517,15 +513,15 @@ static int parse_one(TrainArgs *a, int opt, int argc, char **argv) {
     if (opt >= OPT_SCE_ALPHA && opt <= OPT_TGCE_EVERY)
         return loss_option(&t->loss, &a->loss_flags, opt, optarg);
     switch (opt) {
-    case OPT_PCT: return parse_double("--pct-noise", optarg, 0, 99.999, &a->d.pct);
+    case OPT_PCT: return number("--pct-noise", 0, 99.999, &a->d.pct);
     case OPT_SIZE: return cli_parse_int("train", "--size", optarg, 8, &t->size);
     case OPT_EPOCHS: return cli_parse_int("train", "--epochs", optarg, 1, &t->epochs);
-    case OPT_LR: return parse_double("--lr", optarg, 0, 10, &t->hyper.lr);
+    case OPT_LR: return number("--lr", 0, 10, &t->hyper.lr);
     case OPT_BS: return cli_parse_int("train", "--bs", optarg, 1, &t->bs);
-    case OPT_MOM: return parse_double("--mom", optarg, 0, 0.9999, &t->hyper.mom);
-    case OPT_SQRMOM: return parse_double("--sqrmom", optarg, 0, 0.99999, &t->hyper.sqr_mom);
-    case OPT_EPS: return parse_double("--eps", optarg, 0, 1, &t->hyper.eps);
-    case OPT_WD: return parse_double("--wd", optarg, 0, 1, &t->hyper.wd);
+    case OPT_MOM: return number("--mom", 0, 0.9999, &t->hyper.mom);
+    case OPT_SQRMOM: return number("--sqrmom", 0, 0.99999, &t->hyper.sqr_mom);
+    case OPT_EPS: return number("--eps", 0, 1, &t->hyper.eps);
+    case OPT_WD: return number("--wd", 0, 1, &t->hyper.wd);
     case OPT_OPT: snprintf(t->opt, sizeof t->opt, "%s", optarg); return 0;
     case OPT_ARCH: snprintf(t->model.arch, sizeof t->model.arch, "%s", optarg); return 0;
     case OPT_ACT:
@@ -564,8 +560,8 @@ static int parse_one(TrainArgs *a, int opt, int argc, char **argv) {
     case OPT_FMNIST: a->d.fmnist_dir = optarg; return 0;
     case OPT_WOOF: a->woof = switch_value(argc, argv); return 0;
     case OPT_OFFLINE: a->offline = 1; return 0;
-    case OPT_SH: return parse_double("--sh", optarg, 0, 1, &t->erase_sh);
-    case OPT_BETA: return parse_double("--beta", optarg, 0, 100, &t->hyper.beta);
+    case OPT_SH: return number("--sh", 0, 1, &t->erase_sh);
+    case OPT_BETA: return number("--beta", 0, 100, &t->hyper.beta);
     case OPT_DUMP: return cli_parse_int("train", "--dump", optarg, 0, &a->dump);
     case OPT_META: return 0;    /* the reference ignores it too */
     case OPT_REPRO: a->repro = switch_value(argc, argv); return 0;

@@ -15,14 +15,8 @@ void methods_defaults(MethodConfig *m) {
                         .forget_epochs = FORGET_EPOCHS, .forget_exponent = 1.0};
 }
 
-static int number(const char *opt, const char *s, double lo, double hi, double *v) {
-    char *end;
-    double x = strtod(s, &end);
-    if (!*s || *end || !(x >= lo && x <= hi))
-        return cli_usage_error("train", "%s: \"%s\" is not a number in [%g, %g]", opt, s, lo,
-                               hi);
-    *v = x;
-    return 0;
+static int number(const char *opt, const char *arg, double lo, double hi, double *v) {
+    return cli_parse_double("train", opt, arg, lo, hi, v);
 }
 
 int methods_option(MethodConfig *m, int code, const char *arg) {

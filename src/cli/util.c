@@ -54,6 +54,16 @@ int cli_parse_int(const char *cmd, const char *opt, const char *s, int lo, int *
     return 0;
 }
 
+int cli_parse_double(const char *cmd, const char *opt, const char *s, double lo, double hi,
+                     double *v) {
+    char *end;
+    double x = strtod(s, &end);
+    if (!*s || *end || !(x >= lo && x <= hi))
+        return cli_usage_error(cmd, "%s: \"%s\" is not a number in [%g, %g]", opt, s, lo, hi);
+    *v = x;
+    return 0;
+}
+
 static int cmp_double(const void *a, const void *b) {
     double x = *(const double *)a, y = *(const double *)b;
     return (x > y) - (x < y);

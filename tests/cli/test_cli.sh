@@ -6,6 +6,7 @@
 # matrices). Fashion-MNIST is checked when its files are installed.
 # Usage: test_cli.sh NOISETTE_BINARY TEST_DATA_DIR. Prints "N passed, M failed".
 set -u
+source "$(dirname "$0")/lib.sh"
 
 if [ $# -ne 2 ]; then
     echo "usage: $0 NOISETTE_BINARY TEST_DATA_DIR" >&2
@@ -21,97 +22,6 @@ trap 'rm -rf "$TMP"' EXIT
 trap 'exit 130' INT TERM HUP
 OUT=$TMP/stdout
 ERR=$TMP/stderr
-
-passed=0
-failed=0
-problems=()      # what went wrong in the current case
-
-# ---- running and checking ----------------------------------------------
-
-# run ARGS...: runs noisette; stdout in $OUT, stderr in $ERR, exit code in $rc.
-run() {
-    "$NOISETTE" "$@" >"$OUT" 2>"$ERR"
-    rc=$?
-}
-
-# first_lines FILE: the first three lines of FILE on one line, for messages.
-first_lines() {
-    head -n 3 "$1" | cut -c 1-300 | tr '\n' '|'
-}
-
-# problem TEXT: records a failed check of the current case.
-problem() {
-    problems+=("$1")
-}
-
-# expect_rc CODE: the last run exited with CODE.
-expect_rc() {
-    [ "$rc" = "$1" ] || problem "exit code: expected $1, got $rc (stderr: $(first_lines "$ERR"))"
-}
-
-# expect_in FILE TEXT: FILE contains TEXT (fixed string).
-expect_in() {
-    grep -sqF -- "$2" "$1" ||
-        problem "$(basename "$1"): expected to contain '$2', got: $(first_lines "$1")"
-}
-
-# expect_not_in FILE TEXT: FILE does not contain TEXT.
-expect_not_in() {
-    ! grep -sqF -- "$2" "$1" ||
-        problem "$(basename "$1"): expected not to contain '$2', got: $(first_lines "$1")"
-}
-
-# expect_empty FILE / expect_nonempty FILE
-expect_empty() {
-    [ ! -s "$1" ] || problem "$(basename "$1"): expected empty, got: $(first_lines "$1")"
-}
-expect_nonempty() {
-    [ -s "$1" ] || problem "$(basename "$1"): expected output, got nothing"
-}
-
-# expect_eq WHAT EXPECTED GOT
-expect_eq() {
-    [ "$2" = "$3" ] || problem "$1: expected '$2', got '$3'"
-}
-
-# done_case NAME: counts the case, printing its problems if it failed.
-done_case() {
-    if [ ${#problems[@]} -eq 0 ]; then
-        passed=$((passed + 1))
-    else
-        failed=$((failed + 1))
-        echo "FAIL: $1"
-        printf '    %s\n' "${problems[@]}"
-    fi
-    problems=()
-}
-
-# expect_error WHERE TEXT: the last run failed with exit 1 and exactly one
-# line on stderr, "noisette: error: ...", naming WHERE and saying TEXT.
-expect_error() {
-    expect_rc 1
-    local lines
-    lines=$(wc -l <"$ERR")
-    expect_eq "stderr lines" 1 "$lines"
-    local first
-    first=$(head -n 1 "$ERR")
-    [[ $first == "noisette: error: "* ]] ||
-        problem "stderr: expected to start with 'noisette: error: ', got '${first:0:200}'"
-    expect_in "$ERR" "$1"
-    expect_in "$ERR" "$2"
-}
-
-# usage_case NAME ARGS...: noisette ARGS exits 2, says something on stderr
-# and nothing on stdout.
-usage_case() {
-    local name=$1
-    shift
-    run "$@"
-    expect_rc 2
-    expect_nonempty "$ERR"
-    expect_empty "$OUT"
-    done_case "$name"
-}
 
 # malformed_case NAME FILE WHERE TEXT: audit FILE (in $TMP) fails with one
 # error line naming $TMP/FILE:WHERE and saying TEXT; nothing on stdout.
@@ -621,5 +531,4 @@ if [ -d "$FMNIST_DIR" ]; then
     done_case "bench loader fashion-mnist, validation at 7% noise"
 fi
 
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+finish

@@ -12,6 +12,7 @@
 #              the tree is kept between runs (default: a temporary folder).
 # Exit 77 (CTest: skipped) when python3-pil or python3-numpy is missing.
 set -u
+source "$(dirname "$0")/lib.sh"
 NOISETTE=$1
 TOOL=$2
 LIMIT=${NOISETTE_FAKE_TREE_LIMIT:-1000}
@@ -21,17 +22,6 @@ if ! "$PY" -c 'import PIL, numpy' 2>/dev/null; then
     echo "skip: $PY cannot import PIL and numpy (apt-get install python3-pil python3-numpy)"
     exit 77
 fi
-
-passed=0
-failed=0
-check() {   # check NAME CONDITION-EXIT-CODE DETAIL
-    if [ "$2" -eq 0 ]; then
-        passed=$((passed + 1))
-    else
-        failed=$((failed + 1))
-        echo "FAIL: $1: $3"
-    fi
-}
 
 # The tree, made once per (place, size).
 base=${NOISETTE_FAKE_TREE_DIR:-}
@@ -89,5 +79,4 @@ check "eval on the folder" $? "$(cat "$out/eval.err")"
 grep -q "tench" "$out/eval"; check "eval names Imagenette classes" $? "$(cat "$out/eval")"
 rm -rf "$out"
 
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+finish

@@ -12,6 +12,7 @@
 # folder, temporary folder or bad archive left behind. No internet needed.
 # Usage: test_get.sh NOISETTE_BINARY HTTP_SERVER_PY. Prints "N passed, M failed".
 set -u
+source "$(dirname "$0")/lib.sh"
 
 if [ $# -ne 2 ]; then
     echo "usage: $0 NOISETTE_BINARY HTTP_SERVER_PY" >&2
@@ -47,75 +48,6 @@ unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY ALL_PROXY all_proxy
 export no_proxy='*' NO_PROXY='*'
 export NOISETTE_DATA=$TMP/cache
 CACHE=$NOISETTE_DATA
-
-passed=0
-failed=0
-problems=()
-
-# ---- running and checking (as in test_cli.sh) ------------------------------
-
-run() {
-    "$NOISETTE" "$@" >"$OUT" 2>"$ERR"
-    rc=$?
-}
-
-first_lines() {
-    head -n 3 "$1" | cut -c 1-300 | tr '\n' '|'
-}
-
-problem() {
-    problems+=("$1")
-}
-
-expect_rc() {
-    [ "$rc" = "$1" ] || problem "exit code: expected $1, got $rc (stderr: $(first_lines "$ERR"))"
-}
-
-expect_in() {
-    grep -sqF -- "$2" "$1" ||
-        problem "$(basename "$1"): expected to contain '$2', got: $(first_lines "$1")"
-}
-
-expect_not_in() {
-    ! grep -sqF -- "$2" "$1" ||
-        problem "$(basename "$1"): expected not to contain '$2', got: $(first_lines "$1")"
-}
-
-expect_eq() {
-    [ "$2" = "$3" ] || problem "$1: expected '$2', got '$3'"
-}
-
-expect_exists() {
-    [ -e "$1" ] || problem "expected $1 to exist"
-}
-
-expect_absent() {
-    [ ! -e "$1" ] && [ ! -L "$1" ] || problem "expected no $1"
-}
-
-done_case() {
-    if [ ${#problems[@]} -eq 0 ]; then
-        passed=$((passed + 1))
-    else
-        failed=$((failed + 1))
-        echo "FAIL: $1"
-        printf '    %s\n' "${problems[@]}"
-    fi
-    problems=()
-}
-
-# expect_error WHERE TEXT: exit 1 and exactly one stderr line,
-# "noisette: error: ...", containing WHERE and TEXT.
-expect_error() {
-    expect_rc 1
-    expect_eq "stderr lines" 1 "$(wc -l <"$ERR")"
-    local first
-    first=$(head -n 1 "$ERR")
-    [[ $first == "noisette: error: "* ]] ||
-        problem "stderr: expected to start with 'noisette: error: ', got '${first:0:200}'"
-    expect_in "$ERR" "$1"
-    expect_in "$ERR" "$2"
-}
 
 # no_temp NAME: no temporary folder of NAME's unpacking is left.
 no_temp() {
@@ -462,5 +394,4 @@ for kind in absolute dotdot symlink; do
 done
 
 stop_server
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+finish

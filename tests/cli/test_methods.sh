@@ -7,6 +7,7 @@
 # checkpoints; bad combinations are usage errors.
 # Usage: test_methods.sh NOISETTE. Exit 77 (skipped) without Fashion-MNIST.
 set -u
+source "$(dirname "$0")/lib.sh"
 NOISETTE=$1
 FMNIST_DIR=/usr/share/datasets/fashion-mnist
 if [ ! -d "$FMNIST_DIR" ]; then
@@ -15,20 +16,6 @@ if [ ! -d "$FMNIST_DIR" ]; then
 fi
 TMP=$(mktemp -d) || exit 1
 trap 'rm -rf "$TMP"' EXIT
-
-passed=0
-failed=0
-check() {   # check NAME STATUS DETAIL
-    if [ "$2" -eq 0 ]; then
-        passed=$((passed + 1))
-    else
-        failed=$((failed + 1))
-        echo "FAIL: $1: $3"
-    fi
-}
-rows() {    # the table rows without the time column
-    grep -E '^[0-9]+ ' "$1" | awk '{print $1, $2, $3, $4, $5}'
-}
 
 "$NOISETTE" labels fashion-mnist -q --levels 25 -o "$TMP/full.csv"
 { head -n 2001 "$TMP/full.csv"; grep ',True$' "$TMP/full.csv" | head -n 300; } >"$TMP/sub.csv"
@@ -103,5 +90,4 @@ usage "SAM radius 0" --sam 0
 usage "ELR beta 1" --elr 3 --elr-beta 1
 usage "--sam-no-wd alone" --sam-no-wd
 
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+finish

@@ -6,6 +6,7 @@
 # with a message, and usage errors.
 # Usage: test_train.sh NOISETTE. Exit 77 (skipped) without Fashion-MNIST.
 set -u
+source "$(dirname "$0")/lib.sh"
 NOISETTE=$1
 FMNIST_DIR=/usr/share/datasets/fashion-mnist
 if [ ! -d "$FMNIST_DIR" ]; then
@@ -14,20 +15,6 @@ if [ ! -d "$FMNIST_DIR" ]; then
 fi
 TMP=$(mktemp -d) || exit 1
 trap 'rm -rf "$TMP"' EXIT
-
-passed=0
-failed=0
-check() {   # check NAME STATUS DETAIL
-    if [ "$2" -eq 0 ]; then
-        passed=$((passed + 1))
-    else
-        failed=$((failed + 1))
-        echo "FAIL: $1: $3"
-    fi
-}
-rows() {    # the table rows without the time column
-    grep -E '^[0-9]+ ' "$1" | awk '{print $1, $2, $3, $4, $5}'
-}
 
 # A subset CSV: 3,000 training rows, 300 validation rows.
 "$NOISETTE" labels fashion-mnist -q --levels 25 -o "$TMP/full.csv"
@@ -124,5 +111,4 @@ rc=$?; [ "$rc" -eq 2 ]; check "missing DATA exits 2" $? "got $rc"
 "$NOISETTE" eval "$TMP/sub.csv" fashion-mnist >/dev/null 2>"$TMP/E.err"
 rc=$?; [ "$rc" -eq 1 ]; check "eval of a non-checkpoint exits 1" $? "got $rc: $(cat "$TMP/E.err")"
 
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+finish
