@@ -4,6 +4,7 @@
  * double from the log-sum-exp, so a confident wrong prediction gives a
  * large finite loss instead of log(0). */
 #include "train/loss.h"
+#include "train/loss_internal.h"
 
 #include "util/err.h"
 
@@ -11,7 +12,7 @@
 #include <stddef.h>
 #include <string.h>
 
-static int check_batch(const LossBatch *b) {
+int loss_check_batch(const LossBatch *b) {
     if (b->n < 1 || b->k < 1)
         return err_set(ERR_INVALID, "loss: batch of %d samples over %d classes", b->n, b->k);
     for (int i = 0; i < b->n; i++)
@@ -21,12 +22,15 @@ static int check_batch(const LossBatch *b) {
     return ERR_OK;
 }
 
-/* log sum_j exp(z_j), shifted by the maximum so no exp overflows. */
-static double log_sum_exp(const float *z, int k) {
+double loss_row_max(const float *z, int k) {
     double m = z[0];
     for (int j = 1; j < k; j++)
         m = z[j] > m ? z[j] : m;
-    double s = 0.0;
+    return m;
+}
+
+double loss_log_sum_exp(const float *z, int k) {
+    double m = loss_row_max(z, k), s = 0.0;
     for (int j = 0; j < k; j++)
         s += exp((double)z[j] - m);
     return m + log(s);
@@ -44,7 +48,7 @@ static double smoothed_ce_sample(const LossBatch *b, int i, double eps, float *d
     int y = b->targets[i], k = b->k;
 
     /* The loss from the log-softmax. */
-    double lse = log_sum_exp(z_i, k);
+    double lse = loss_log_sum_exp(z_i, k);
     double sum_logp = 0.0;
     for (int j = 0; j < k; j++)
         sum_logp += (double)z_i[j] - lse;
@@ -65,7 +69,7 @@ int loss_label_smoothing(const LossBatch *b, float eps, float *losses, float *dl
                          double *mean) {
     if (!(eps >= 0.0f && eps <= 1.0f))
         return err_set(ERR_INVALID, "loss: label smoothing eps %g is not in [0, 1]", eps);
-    int rc = check_batch(b);
+    int rc = loss_check_batch(b);
     if (rc < 0)
         return rc;
 

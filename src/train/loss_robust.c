@@ -7,6 +7,7 @@
  * Left out: bi-tempered with t2 < 1 (bt_normaliser) and truncated GCE's
  * per-image state, which the caller keeps (loss_tgce in loss.h). */
 #include "train/loss.h"
+#include "train/loss_internal.h"
 
 #include "util/err.h"
 
@@ -48,31 +49,6 @@ typedef double (*SampleLoss)(const LossConfig *c, const float *z, int k, int y, 
 
 /* ---- shared pieces ---------------------------------------------------------- */
 
-static int check_batch(const LossBatch *b) {
-    if (b->n < 1 || b->k < 1)
-        return err_set(ERR_INVALID, "loss: batch of %d samples over %d classes", b->n, b->k);
-    for (int i = 0; i < b->n; i++)
-        if (b->targets[i] < 0 || b->targets[i] >= b->k)
-            return err_set(ERR_INVALID, "loss: sample %d: target %d is not a class in [0, %d)",
-                           i, b->targets[i], b->k);
-    return ERR_OK;
-}
-
-static double row_max(const float *z, int k) {
-    double m = z[0];
-    for (int j = 1; j < k; j++)
-        m = z[j] > m ? z[j] : m;
-    return m;
-}
-
-/* log sum_j exp(z_j), shifted by the maximum so no exp overflows. */
-static double row_lse(const float *z, int k) {
-    double m = row_max(z, k), s = 0.0;
-    for (int j = 0; j < k; j++)
-        s += exp((double)z[j] - m);
-    return m + log(s);
-}
-
 /* dz_j = g (p_j - [j = y]), p = softmax(z) = exp(z - lse): the gradient of
  * any loss f(p_y), with g = -f'(p_y) p_y (spec §0). */
 static void py_gradient(const float *z, int k, int y, double lse, double g, float *dz) {
@@ -85,7 +61,7 @@ static void py_gradient(const float *z, int k, int y, double lse, double g, floa
 static int run_batch(const LossConfig *c, SampleLoss f, const LossBatch *b, float *losses,
                      float *dlogits, double *mean) {
     int rc = loss_config_check(c);
-    if (rc < 0 || (rc = check_batch(b)) < 0)
+    if (rc < 0 || (rc = loss_check_batch(b)) < 0)
         return rc;
     if (c->kind == LOSS_NCE_RCE && b->k < 2)
         return err_set(ERR_INVALID, "loss: nce_rce needs at least 2 classes, got %d", b->k);
@@ -112,7 +88,7 @@ static int run_batch(const LossConfig *c, SampleLoss f, const LossBatch *b, floa
 static double sce_sample(const LossConfig *c, const float *z, int k, int y, double scale,
                          float *dz) {
     double alpha = c->sce_alpha, beta_a = (double)c->sce_beta * c->sce_a;
-    double lse = row_lse(z, k), lp = z[y] - lse;
+    double lse = loss_log_sum_exp(z, k), lp = z[y] - lse;
     if (dz)
         py_gradient(z, k, y, lse, scale * (alpha - beta_a * exp(lp)), dz);
     return -alpha * lp + beta_a * expm1(lp);
@@ -124,7 +100,7 @@ static double sce_sample(const LossConfig *c, const float *z, int k, int y, doub
  *   dloss/dz_j = p_y^q (p_j - [j = y])                  from f' = -p_y^(q-1) */
 static double gce_sample(const LossConfig *c, const float *z, int k, int y, double scale,
                          float *dz) {
-    double q = c->gce_q, lse = row_lse(z, k), lp = z[y] - lse;
+    double q = c->gce_q, lse = loss_log_sum_exp(z, k), lp = z[y] - lse;
     if (dz)
         py_gradient(z, k, y, lse, scale * exp(q * lp), dz);
     return -expm1(q * lp) / q;
@@ -135,7 +111,7 @@ static double gce_sample(const LossConfig *c, const float *z, int k, int y, doub
  *   dloss/dz_j = p_y^q (p_j - [j = y])                  (the constant drops out) */
 static double tgce_sample(const LossConfig *c, const float *z, int k, int y, double scale,
                           float *dz) {
-    double q = c->gce_q, lse = row_lse(z, k), lp = z[y] - lse;
+    double q = c->gce_q, lse = loss_log_sum_exp(z, k), lp = z[y] - lse;
     if (dz)
         py_gradient(z, k, y, lse, scale * exp(q * lp), dz);
     return (pow(c->tgce_k, q) - exp(q * lp)) / q;
@@ -148,7 +124,7 @@ static double tgce_sample(const LossConfig *c, const float *z, int k, int y, dou
  * weight stays t p_y, not 0, when p_y is tiny, and 1 when p_y nears 1. */
 static double taylor_sample(const LossConfig *c, const float *z, int k, int y, double scale,
                             float *dz) {
-    double lse = row_lse(z, k), lp = z[y] - lse, p = exp(lp), r = -expm1(lp);
+    double lse = loss_log_sum_exp(z, k), lp = z[y] - lse, p = exp(lp), r = -expm1(lp);
     if (dz) {
         double log_r = p < 0.5 ? log1p(-p) : log(r);
         py_gradient(z, k, y, lse, scale * -expm1(c->taylor_t * log_r), dz);
@@ -171,7 +147,7 @@ static double taylor_sample(const LossConfig *c, const float *z, int k, int y, d
 static double nce_rce_sample(const LossConfig *c, const float *z, int k, int y, double scale,
                              float *dz) {
     double alpha = c->nce_alpha, beta_a = (double)c->nce_beta * c->nce_a;
-    double lse = row_lse(z, k), u = z[y] - lse, p_y = exp(u), s = 0.0;
+    double lse = loss_log_sum_exp(z, k), u = z[y] - lse, p_y = exp(u), s = 0.0;
     for (int j = 0; j < k; j++)
         s += (double)z[j] - lse;
     if (dz) {
@@ -220,10 +196,10 @@ static double tempered_sum(const float *z, int k, double lam, double t2, double 
  * not implemented; loss_config_check rejects it, so such a run cannot start. */
 static double bt_normaliser(const float *z, int k, double t2, int iters) {
     if (t2 == 1.0)
-        return row_lse(z, k);
+        return loss_log_sum_exp(z, k);
 
     /* The reference's fixed point, on the scale c of the shifted logits. */
-    double mu = row_max(z, k), c = 1.0, lam = mu;
+    double mu = loss_row_max(z, k), c = 1.0, lam = mu;
     for (int it = 0;; it++) {
         double big_z = 0.0;
         for (int j = 0; j < k; j++)
@@ -326,14 +302,14 @@ int loss_tgce_mask(const LossBatch *b, float k, float *mask) {
     LossConfig c = {.kind = LOSS_TGCE, .gce_q = GCE_Q_DEFAULT, .tgce_k = k, .tgce_start = 1,
                     .tgce_every = 1};
     int rc = loss_config_check(&c);
-    if (rc < 0 || (rc = check_batch(b)) < 0)
+    if (rc < 0 || (rc = loss_check_batch(b)) < 0)
         return rc;
 
     /* p_y > k as log p_y > log k; k = 0 keeps every sample. */
     double log_k = log(k);
     for (int i = 0; i < b->n; i++) {
         const float *z_i = b->logits + (size_t)i * (size_t)b->k;
-        mask[i] = z_i[b->targets[i]] - row_lse(z_i, b->k) > log_k ? 1.0f : 0.0f;
+        mask[i] = z_i[b->targets[i]] - loss_log_sum_exp(z_i, b->k) > log_k ? 1.0f : 0.0f;
     }
     return ERR_OK;
 }

@@ -98,3 +98,64 @@ void golden_compare(const char *what, const float *got, const float *want, size_
                  what, worst, got[worst], want[worst], fabs((double)got[worst] - want[worst]),
                  atol, rtol);
 }
+
+/* ---- loss cases ---- */
+
+#define LOSS_ABS_TOL 1e-6
+#define LOSS_REL_TOL 1e-6
+
+void golden_loss_load(GoldenLoss *g, const char *path, int n, int k, int weighted) {
+    char *buf;
+    size_t len, pos = 0, nk = (size_t)n * (size_t)k;
+    if (file_read_all(path, (size_t)1 << 24, &buf, &len) != 0)
+        fail_msg("cannot read golden file %s", path);
+    memset(g, 0, sizeof *g);
+    g->n = n, g->k = k;
+    g->logits = malloc(nk * sizeof *g->logits);
+    g->targets = malloc((size_t)n * sizeof *g->targets);
+    g->weights = weighted ? malloc((size_t)n * sizeof *g->weights) : NULL;
+    g->losses = malloc((size_t)n * sizeof *g->losses);
+    g->dz = malloc(nk * sizeof *g->dz);
+    take(buf, len, &pos, g->logits, nk * 4);
+    take(buf, len, &pos, g->targets, (size_t)n * 4);
+    if (weighted)
+        take(buf, len, &pos, g->weights, (size_t)n * 4);
+    take(buf, len, &pos, g->losses, (size_t)n * 8);
+    take(buf, len, &pos, &g->mean, 8);
+    take(buf, len, &pos, g->dz, nk * 8);
+    if (pos != len)
+        fail_msg("%s: %zu bytes after the case", path, len - pos);
+    free(buf);
+}
+
+/* The largest difference seen, as a fraction of its tolerance, and where. */
+typedef struct {
+    double ratio, got, want;
+    char   where[64];
+} Worst;
+
+static void worst_of(Worst *w, double got, double want, const char *what, size_t i) {
+    double ratio = fabs(got - want) / (LOSS_ABS_TOL + LOSS_REL_TOL * fabs(want));
+    if (isnan(w->ratio) || ratio <= w->ratio)
+        return;
+    w->ratio = ratio, w->got = got, w->want = want;
+    snprintf(w->where, sizeof w->where, "%s[%zu]", what, i);
+}
+
+int golden_loss_check(const char *name, const GoldenLoss *g, const float *losses,
+                      const float *dz, double mean) {
+    Worst w = {.ratio = -1.0};
+    worst_of(&w, mean, g->mean, "mean", 0);
+    for (int i = 0; i < g->n; i++)
+        worst_of(&w, losses[i], g->losses[i], "loss", (size_t)i);
+    for (size_t i = 0; i < (size_t)g->n * (size_t)g->k; i++)
+        worst_of(&w, dz[i], g->dz[i], "dlogits", i);
+    print_message("%-18s worst at %-12s C %.9g, torch %.9g (%.2f of the tolerance)\n", name,
+                  w.where, w.got, w.want, w.ratio);
+    return w.ratio <= 1.0;
+}
+
+void golden_loss_free(GoldenLoss *g) {
+    free(g->logits), free(g->weights), free(g->targets), free(g->losses), free(g->dz);
+    memset(g, 0, sizeof *g);
+}

@@ -33,4 +33,25 @@ void golden_free(Golden *g);
 void golden_compare(const char *what, const float *got, const float *want, size_t n,
                     double atol, double rtol);
 
+/* One loss case of tools/make_loss_golden.py or make_robust_loss_golden.py
+ * (raw little-endian): the inputs, then torch's float64 outputs. */
+typedef struct {
+    int     n, k;
+    float  *logits, *weights;   /* weights NULL when the case is unweighted */
+    int    *targets;
+    double *losses, *dz, mean;
+} GoldenLoss;
+
+/* Loads the case file path of n samples over k classes; fails the test on
+ * a short or long file. */
+void golden_loss_load(GoldenLoss *g, const char *path, int n, int k, int weighted);
+
+/* Compares the C outputs with the case's within 1e-6 + 1e-6 |want| and
+ * prints the worst element as a fraction of that tolerance, under name.
+ * Returns 1 when every output is within it. */
+int golden_loss_check(const char *name, const GoldenLoss *g, const float *losses,
+                      const float *dz, double mean);
+
+void golden_loss_free(GoldenLoss *g);
+
 #endif

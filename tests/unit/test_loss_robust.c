@@ -6,6 +6,8 @@
  * bi-tempered loss's limits, names, defaults and dispatch. */
 #include "test_util.h"
 
+#include "golden.h"
+
 #include "train/loss.h"
 #include "util/err.h"
 #include "util/fileio.h"
@@ -15,11 +17,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define GOLDEN_MAX_BYTES ((size_t)1 << 20)
-/* Against torch's float64: the C side works in double and rounds the
- * per-sample losses and dlogits to float (relative 6e-8). */
-#define GOLDEN_ABS_TOL 1e-6
-#define GOLDEN_REL_TOL 1e-6
 #define SPEC_TOL       1.5e-6   /* §14 gives 6 decimals */
 #define MAX_CONFIGS    32
 #define LN_1E4         (-9.21034037f)
@@ -270,30 +267,6 @@ static void test_gradient_check(void **state) {
 
 /* ---- (3) golden values from PyTorch ---- */
 
-typedef struct {
-    const uint8_t *p, *end;
-} Cursor;
-
-static void take(Cursor *c, void *out, size_t n) {
-    assert_true((size_t)(c->end - c->p) >= n);
-    memcpy(out, c->p, n);
-    c->p += n;
-}
-
-/* The largest difference seen, as a fraction of its tolerance, and where. */
-typedef struct {
-    double ratio, got, want;
-    char   where[64];
-} Worst;
-
-static void compare(Worst *w, double got, double want, const char *what, int i) {
-    double ratio = fabs(got - want) / (GOLDEN_ABS_TOL + GOLDEN_REL_TOL * fabs(want));
-    if (isnan(w->ratio) || !(ratio <= w->ratio)) {
-        w->ratio = isnan(ratio) ? INFINITY : ratio, w->got = got, w->want = want;
-        snprintf(w->where, sizeof w->where, "%s[%d]", what, i);
-    }
-}
-
 /* "field=value" onto c, for the fields the generator may set. */
 static void set_field(LossConfig *c, const char *kv) {
     char key[32];
@@ -342,43 +315,21 @@ static int golden_case(const char *dir, char *line) {
     for (char *tok = strtok(line + used, " \n"); tok; tok = strtok(NULL, " \n"))
         set_field(&c, tok);
 
-    /* The fixture: inputs, then torch's outputs. */
-    char path[4096], *data;
-    size_t len;
+    /* The fixture, then the C loss on its inputs, every output compared. */
+    char path[4096];
     snprintf(path, sizeof path, "%s/%s", dir, file);
-    if (file_read_all(path, GOLDEN_MAX_BYTES, &data, &len) < 0)
-        fail_msg("%s", err_msg());
-    size_t nk = (size_t)n * (size_t)k;
-    float *logits = malloc(nk * 4), *weights = malloc((size_t)n * 4), *losses = malloc(n * 4u);
-    float *dz = malloc(nk * 4);
-    int *targets = malloc((size_t)n * 4);
-    double *want_losses = malloc((size_t)n * 8), *want_dz = malloc(nk * 8), want_mean;
-    Cursor cur = {(const uint8_t *)data, (const uint8_t *)data + len};
-    take(&cur, logits, nk * 4);
-    take(&cur, targets, (size_t)n * 4);
-    if (weighted)
-        take(&cur, weights, (size_t)n * 4);
-    take(&cur, want_losses, (size_t)n * 8);
-    take(&cur, &want_mean, 8);
-    take(&cur, want_dz, nk * 8);
-    assert_true(cur.p == cur.end);
-
-    /* The C loss, every output compared. */
-    LossBatch b = {.n = n, .k = k, .logits = logits, .targets = targets,
-                   .weights = weighted ? weights : NULL};
+    GoldenLoss g;
+    golden_loss_load(&g, path, n, k, weighted);
+    float *losses = malloc((size_t)n * sizeof *losses);
+    float *dz = malloc((size_t)n * (size_t)k * sizeof *dz);
+    LossBatch b = {.n = n, .k = k, .logits = g.logits, .targets = g.targets,
+                   .weights = g.weights};
     double mean;
     assert_int_equal(loss_compute(&c, &b, losses, dz, &mean), 0);
-    Worst w = {.ratio = -1.0};
-    compare(&w, mean, want_mean, "mean", 0);
-    for (int i = 0; i < n; i++)
-        compare(&w, losses[i], want_losses[i], "loss", i);
-    for (size_t i = 0; i < nk; i++)
-        compare(&w, dz[i], want_dz[i], "dlogits", (int)i);
-    print_message("%-18s worst at %-12s C %.9g, torch %.9g (%.2f of the tolerance)\n", name,
-                  w.where, w.got, w.want, w.ratio);
-    free(data), free(logits), free(weights), free(losses), free(dz), free(targets);
-    free(want_losses), free(want_dz);
-    return w.ratio <= 1.0;
+    int ok = golden_loss_check(name, &g, losses, dz, mean);
+    free(losses), free(dz);
+    golden_loss_free(&g);
+    return ok;
 }
 
 static void test_golden_torch(void **state) {
