@@ -39,9 +39,11 @@ demo: all
 	      --limit 12000 --epochs 3 --threads 2 --out $(DEMO_DIR)
 
 # Coverage-guided fuzzing with libFuzzer (clang): FUZZ_TARGET is
-# fuzz_label_csv (the label-CSV parser) or fuzz_image_decode (JPEG/PNG).
+# fuzz_label_csv (the label-CSV parser), fuzz_image_decode (JPEG/PNG) or
+# fuzz_probs_csv (the probabilities CSV of noisette mislabeled).
 FUZZ_TARGET ?= fuzz_label_csv
-FUZZ_CORPUS = $(if $(filter fuzz_image_decode,$(FUZZ_TARGET)),tests/fuzz/image_corpus,tests/fuzz/corpus)
+FUZZ_CORPUS = $(if $(filter fuzz_image_decode,$(FUZZ_TARGET)),tests/fuzz/image_corpus,$(if \
+    $(filter fuzz_probs_csv,$(FUZZ_TARGET)),tests/fuzz/probs_corpus,tests/fuzz/corpus))
 fuzz:
 	cmake -S . -B $(BUILD_FUZZ) -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=Debug \
 	      -DNOISETTE_FUZZ=ON -DNOISETTE_TESTS=OFF

@@ -19,6 +19,7 @@ packages=(
     libcurl4-openssl-dev    # noisette get: downloads (HTTP Range resume, retries)
     libarchive-dev      # noisette get: unpacking the .tgz archives safely
     libssl-dev          # noisette get: MD5 checks of the archives (libcrypto's EVP)
+    libcairo2-dev       # noisette plot and audit --png: PNG figures (src/report/plot.c)
     dataset-fashion-mnist   # the embedded default dataset (demo, tests)
     python3-pil python3-numpy   # fake image trees and Pillow fixtures (tests, tools)
 )

@@ -20,6 +20,13 @@ int cmd_train(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_board(int argc, char **argv);
 int cmd_plot(int argc, char **argv);
+
+/* board and plot: reads the n results files into set (report/results.h),
+ * printing each skipped line's note (warnings for malformed lines). Returns
+ * 0, or 1 after an error message when a file cannot be read or no run is
+ * usable. Defined in cmd_board.c. */
+struct RunSet;
+int cli_read_results(char **files, int n, struct RunSet *set);
 int cmd_mislabeled(int argc, char **argv);
 
 /* Prints "noisette: error: <recorded message>" and returns the exit code

@@ -23,6 +23,9 @@ static const Command COMMANDS[] = {
     {"audit", cmd_audit, "check a label CSV and show its realised noise"},
     {"train", cmd_train, "train at one noise level, evaluate each epoch, record the run"},
     {"eval", cmd_eval, "evaluate a checkpoint on the clean validation set"},
+    {"board", cmd_board, "leaderboard tables from results files, beside the baseline"},
+    {"plot", cmd_plot, "training curves of results files as a PNG"},
+    {"mislabeled", cmd_mislabeled, "rank training images whose label is probably wrong"},
     {"model", cmd_model, "describe an architecture: layers, parameters, FLOPs"},
     {"bench", cmd_bench, "measure throughput (bench loader: the batch loader)"},
 };
