@@ -1,6 +1,6 @@
 /* noisette's public header: the modules one layer may call in another.
- * Layers, each depending only on those above it: util, labels, data, nn,
- * train, report, cli (see docs/architecture.md). */
+ * Layers, each depending only on those above it: util, get, labels, data,
+ * nn, train, report, cli (see docs/architecture.md). */
 #ifndef NOISETTE_H
 #define NOISETTE_H
 
@@ -9,6 +9,12 @@
 #include "util/log.h"
 #include "util/rng.h"
 #include "util/strmap.h"
+
+#include "get/datasets.h"
+#include "get/download.h"
+#include "get/extract.h"
+#include "get/get.h"
+#include "get/verify.h"
 
 #include "labels/audit.h"
 #include "labels/class_names.h"
@@ -25,5 +31,25 @@
 #include "data/loader.h"
 #include "data/sample.h"
 #include "data/transform.h"
+
+#include "nn/backend.h"
+#include "nn/layers.h"
+#include "nn/model.h"
+#include "nn/tensor.h"
+
+#include "train/checkpoint.h"
+#include "train/loop.h"
+#include "train/loss.h"
+#include "train/methods.h"
+#include "train/metrics.h"
+#include "train/optim.h"
+#include "train/schedule.h"
+
+#include "report/baseline.h"
+#include "report/board.h"
+#include "report/confident.h"
+#include "report/plot.h"
+#include "report/probs.h"
+#include "report/results.h"
 
 #endif
