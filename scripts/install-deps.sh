@@ -16,6 +16,7 @@ packages=(
     libjansson-dev      # the results file of noisette train (JSON lines)
     libcmocka-dev       # unit tests
     libopenblas-dev     # sgemm for the fast backend (src/nn/backend_blas.c)
+    libdnnl-dev         # oneDNN, optional: the dnnl backend (src/nn/backend_dnnl.c)
     libcurl4-openssl-dev    # noisette get: downloads (HTTP Range resume, retries)
     libarchive-dev      # noisette get: unpacking the .tgz archives safely
     libssl-dev          # noisette get: MD5 checks of the archives (libcrypto's EVP)
