@@ -10,7 +10,7 @@
 #
 # Usage: bench/fmnist_vs_torch.sh [BUILD_DIR] [OUT_DIR]
 #   environment: SEEDS="42" NOISE="0 50" EPOCHS=5 LIMIT=12000 THREADS=2
-# Needs /usr/bin/python3 with python3-torch. Takes about 30 minutes on 2 quiet cores.
+# Needs /usr/bin/python3 with python3-torch; four 5-epoch trainings on 2 cores.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")/.." && pwd)
