@@ -1,7 +1,8 @@
 /* Choosing a backend by name, for command-line options (backend.h).
  *
  * The names are the ones the backends report in Backend.name, plus "ref"
- * as a short form of "reference". */
+ * as a short form of "reference". A build without oneDNN still knows the
+ * name "dnnl", to say what is missing. */
 #include "nn/backend.h"
 
 #include "util/err.h"
@@ -14,7 +15,18 @@ const Backend *backend_by_name(const char *name) {
         return backend_reference();
     if (name && strcmp(name, "blas") == 0)
         return backend_blas();
-    err_set(ERR_USAGE, "unknown backend \"%s\": expected reference, ref or blas",
+    if (name && strcmp(name, "dnnl") == 0)
+        return backend_dnnl();
+    err_set(ERR_USAGE, "unknown backend \"%s\": expected reference, ref, blas or dnnl",
             name ? name : "(none)");
     return NULL;
 }
+
+#ifndef NOISETTE_HAVE_DNNL
+/* This build has no oneDNN: CMake did not find libdnnl-dev. */
+const Backend *backend_dnnl(void) {
+    err_set(ERR_USAGE, "backend \"dnnl\": this build has no oneDNN; install libdnnl-dev "
+            "(scripts/install-deps.sh) and rebuild");
+    return NULL;
+}
+#endif

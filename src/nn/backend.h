@@ -65,8 +65,15 @@ const Backend *backend_reference(void);
  * largest convolution it has run and freed when the thread ends. */
 const Backend *backend_blas(void);
 
-/* The backend called name: "reference" (or "ref") or "blas"; NULL, with
- * the reason recorded (util/err.h), for any other name. */
+/* The oneDNN backend (backend_dnnl.c): convolutions on oneDNN primitives,
+ * made once per thread and shape and cached, the rest as the BLAS
+ * backend. Safe to call from several threads at once. NULL, with the
+ * reason recorded (util/err.h), in a build without oneDNN (libdnnl-dev). */
+const Backend *backend_dnnl(void);
+
+/* The backend called name: "reference" (or "ref"), "blas" or "dnnl"; NULL,
+ * with the reason recorded (util/err.h), for any other name, and for
+ * "dnnl" in a build without oneDNN. */
 const Backend *backend_by_name(const char *name);
 
 /* Fills g's output size from its input, kernel, stride and padding. */
