@@ -374,79 +374,11 @@ static void test_two_threads(void **state) {
 
 /* ---- whole model ---------------------------------------------------------- */
 
-/* Largest |a[i]|, at least 1e-30 so that a zero array compares exactly. */
-static double max_abs(const float *a, size_t n) {
-    double m = 1e-30;
-    for (size_t i = 0; i < n; i++)
-        m = fmax(m, fabs((double)a[i]));
-    return m;
-}
-
-/* Fails unless |got - want| <= rel * max|want| everywhere. */
-static void expect_close_to_max(const char *what, const float *got, const float *want,
-                                size_t n, double rel) {
-    double tol = rel * max_abs(want, n), worst = 0;
-    size_t at = 0;
-    for (size_t i = 0; i < n; i++) {
-        double d = fabs((double)got[i] - (double)want[i]);
-        if (!(d <= worst))
-            worst = d, at = i;
-    }
-    if (!(worst <= tol))
-        fail_msg("%s: [%zu] = %.9g, reference %.9g (difference %.3g, tolerance %.3g)", what,
-                 at, (double)got[at], (double)want[at], worst, tol);
-}
-
-/* xresnet18 at 1/8 width, 64 px, batch 2, built from one seed with each
- * backend: logits after a training-mode forward, then every parameter's
- * gradient after backward from the same dlogits, within 1e-3 of each
- * array's largest element (test_backend_blas.c says why that bound). */
+/* xresnet18 at 1/8 width on both backends (test_util.c). */
 static void test_whole_model(void **state) {
     (void)state;
-    enum { N = 2, S = 64, OUT = 10 };
-    ModelConfig cfg;
-    model_config_default(&cfg, "xresnet18");
-    cfg.width_div = 8;
-    Model m[2];
-    for (int b = 0; b < 2; b++) {
-        Rng rng;
-        rng_seed(&rng, 28);
-        assert_int_equal(model_build(&m[b], &cfg, N, S, b ? dnnl : ref, &rng), 0);
-
-        /* Make every branch matter: BN weights away from 0, identical in both. */
-        for (int i = 0; i < m[b].params.n; i++) {
-            Param *p = m[b].params.items[i];
-            if (strstr(p->name, "bn.weight"))
-                for (size_t e = 0; e < p->numel; e++)
-                    p->data[e] = 0.5f + 0.5f * (float)rng_uniform(&rng);
-        }
-    }
-    float *x = alloc_floats((size_t)N * 3 * S * S), dz[N * OUT];
-    Rng rng;
-    rng_seed(&rng, 29);
-    for (size_t i = 0; i < (size_t)N * 3 * S * S; i++)
-        x[i] = (float)rng_normal(&rng);
-    for (int i = 0; i < N * OUT; i++)
-        dz[i] = (float)rng_normal(&rng);
-
-    /* Forward and backward with each backend, then compare. */
-    for (int b = 0; b < 2; b++) {
-        model_forward(&m[b], x, N, 1);
-        model_zero_grad(&m[b]);
-        model_backward(&m[b], dz);
-    }
-    expect_close_to_max("logits", model_logits(&m[1])->data, model_logits(&m[0])->data,
-                        N * OUT, 1e-3);
-    assert_int_equal(m[0].params.n, m[1].params.n);
-    for (int i = 0; i < m[0].params.n; i++) {
-        const Param *p0 = m[0].params.items[i], *p1 = m[1].params.items[i];
-        char what[PARAM_NAME_MAX + 16];
-        snprintf(what, sizeof what, "grad %s", p0->name);
-        expect_close_to_max(what, p1->grad, p0->grad, p0->numel, 1e-3);
-    }
-    free(x);
-    model_free(&m[0]);
-    model_free(&m[1]);
+    double worst = test_whole_model_vs_reference(dnnl, 28);
+    print_message("whole model: worst difference %.2g of an array's largest element\n", worst);
 }
 
 /* ---- name ----------------------------------------------------------------- */

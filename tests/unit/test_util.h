@@ -38,4 +38,16 @@ char *test_table_bytes(const LabelTable *t, size_t *len);
     test_assert_contains((haystack), (needle), __FILE__, __LINE__)
 void test_assert_contains(const char *haystack, const char *needle, const char *file, int line);
 
+/* Fails unless |got - want| <= rel * max|want| everywhere (what names the
+ * array); returns the largest difference over max|want|. */
+double test_expect_close_to_max(const char *what, const float *got, const float *want,
+                                size_t n, double rel);
+
+/* xresnet18 at 1/8 width, 64 px, batch 2, built from seed with the
+ * reference backend and with be: the logits of a training-mode forward and
+ * every gradient of the backward from the same dlogits agree within 1e-3
+ * of each array's largest element (test_util.c says why that bound).
+ * Returns the worst difference in those units. */
+double test_whole_model_vs_reference(const void *be, uint64_t seed);
+
 #endif
