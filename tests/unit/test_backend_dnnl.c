@@ -16,6 +16,8 @@
  * as sqrt(L) times the terms' size (inputs uniform in [-1, 1]). */
 #include "test_util.h"
 
+#include "conv_check.h"
+
 #include "nn/backend.h"
 #include "nn/backend_internal.h"
 #include "nn/model.h"
@@ -24,59 +26,13 @@
 
 #include <cblas.h>
 #include <math.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define TOL_ABS 1e-5
-#define TOL_REL 1e-4
-
 static const Backend *ref, *dnnl;
 
 static const char *const LAYOUT_NAMES[DNNL_LAYOUT_COUNT] = {"auto", "blocked", "nchw", "nhwc"};
-
-static float *alloc_floats(size_t n) {
-    float *p = malloc((n ? n : 1) * sizeof *p);
-    assert_non_null(p);
-    return p;
-}
-
-static void fill_uniform(Rng *rng, float *p, size_t n) {
-    for (size_t i = 0; i < n; i++)
-        p[i] = (float)(2.0 * rng_uniform(rng) - 1.0);
-}
-
-static void fill_value(float *p, size_t n, float v) {
-    for (size_t i = 0; i < n; i++)
-        p[i] = v;
-}
-
-/* Fails unless every |got[i] - want[i]| <= (TOL_ABS + TOL_REL |want[i]|)
- * sqrt(len), naming the worst element (a NaN is the worst of all). */
-static void expect_close(const char *what, const float *got, const float *want, size_t n,
-                         double len) {
-    double scale = sqrt(len > 1 ? len : 1), worst = 0;
-    size_t at = 0;
-    for (size_t i = 0; i < n; i++) {
-        double tol = (TOL_ABS + TOL_REL * fabs((double)want[i])) * scale;
-        double excess = fabs((double)got[i] - (double)want[i]) / tol;
-        if (isnan(excess))
-            excess = INFINITY;
-        if (excess > worst)
-            worst = excess, at = i;
-    }
-    if (worst > 1)
-        fail_msg("%s: [%zu] = %.9g, reference %.9g (%.3g x the tolerance, L = %.0f)", what, at,
-                 (double)got[at], (double)want[at], worst, len);
-}
-
-static ConvGeom geom(int n, int ci, int h, int w, int co, int k, int stride, int pad,
-                     int groups) {
-    ConvGeom g = {n, ci, h, w, co, k, stride, pad, groups, 0, 0};
-    conv_geom_finish(&g);
-    return g;
-}
 
 /* ---- the three kernels against the reference ------------------------------ */
 
@@ -318,58 +274,10 @@ static void test_cache_thread_count(void **state) {
 
 /* ---- threads -------------------------------------------------------------- */
 
-typedef struct {
-    ConvGeom     g;
-    const float *x, *w, *want;
-    float       *y;
-    int          bad;
-} ThreadJob;
-
-/* The forward pass, repeatedly, against the reference's result: shared
- * buffers or primitives would garble one of the two threads. */
-static void *conv_thread(void *arg) {
-    ThreadJob *j = arg;
-    size_t ny = (size_t)j->g.n * j->g.co * j->g.oh * j->g.ow;
-    double len = (double)(j->g.ci / j->g.groups) * j->g.k * j->g.k;
-    for (int r = 0; r < 20 && !j->bad; r++) {
-        dnnl->conv2d_forward(&j->g, j->x, j->w, j->y);
-        for (size_t i = 0; i < ny; i++) {
-            double tol = (TOL_ABS + TOL_REL * fabs((double)j->want[i])) * sqrt(len);
-            if (!(fabs((double)j->y[i] - (double)j->want[i]) <= tol))
-                j->bad = 1;
-        }
-    }
-    return NULL;
-}
-
-/* Two threads, two geometries of different arena sizes, at once. */
+/* Two threads, two geometries of different buffer sizes, at once. */
 static void test_two_threads(void **state) {
     (void)state;
-    ThreadJob jobs[2] = {{.g = geom(2, 16, 12, 12, 8, 3, 1, 1, 1)},
-                         {.g = geom(2, 8, 20, 20, 16, 5, 1, 2, 2)}};
-    float *mem[2][4];
-    Rng rng;
-    rng_seed(&rng, 27);
-    for (int t = 0; t < 2; t++) {
-        ConvGeom *g = &jobs[t].g;
-        size_t nx = (size_t)g->n * g->ci * g->h * g->w, ny = (size_t)g->n * g->co * g->oh * g->ow;
-        size_t nw = (size_t)g->co * (g->ci / g->groups) * g->k * g->k;
-        mem[t][0] = alloc_floats(nx), mem[t][1] = alloc_floats(nw);
-        mem[t][2] = alloc_floats(ny), mem[t][3] = alloc_floats(ny);
-        fill_uniform(&rng, mem[t][0], nx), fill_uniform(&rng, mem[t][1], nw);
-        ref->conv2d_forward(g, mem[t][0], mem[t][1], mem[t][2]);
-        jobs[t].x = mem[t][0], jobs[t].w = mem[t][1], jobs[t].want = mem[t][2];
-        jobs[t].y = mem[t][3];
-    }
-    pthread_t th[2];
-    for (int t = 0; t < 2; t++)
-        assert_int_equal(pthread_create(&th[t], NULL, conv_thread, &jobs[t]), 0);
-    for (int t = 0; t < 2; t++) {
-        assert_int_equal(pthread_join(th[t], NULL), 0);
-        assert_false(jobs[t].bad);
-        for (int i = 0; i < 4; i++)
-            free(mem[t][i]);
-    }
+    conv_check_two_threads(dnnl, 27);
 }
 
 /* ---- whole model ---------------------------------------------------------- */
