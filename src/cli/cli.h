@@ -3,6 +3,8 @@
 #ifndef NOISETTE_CLI_CLI_H
 #define NOISETTE_CLI_CLI_H
 
+#include "nn/layers.h"
+
 #include <stdint.h>
 
 typedef enum {
@@ -15,6 +17,7 @@ int cmd_get(int argc, char **argv);
 int cmd_labels(int argc, char **argv);
 int cmd_audit(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
+int cmd_bench_train(int argc, char **argv);   /* bench train, cmd_bench_train.c */
 int cmd_model(int argc, char **argv);
 int cmd_train(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
@@ -51,6 +54,11 @@ int cli_parse_int(const char *cmd, const char *opt, const char *s, int lo, int *
  * or prints "noisette CMD: OPT: ..." and returns 2. */
 int cli_parse_double(const char *cmd, const char *opt, const char *s, double lo, double hi,
                      double *v);
+
+/* Parses --act (mish or relu) and --pool (avgpool or maxpool), any case:
+ * 0 with *v set, or prints "noisette CMD: --act: ..." and returns 2. */
+int cli_parse_act(const char *cmd, const char *s, ActKind *v);
+int cli_parse_pool(const char *cmd, const char *s, PoolKind *v);
 
 /* Parses a comma-separated list of percentages in (0,100) into ascending
  * order; duplicates are refused. 0 ok, -1 bad (message recorded). */

@@ -1,5 +1,7 @@
 /* noisette bench: throughput of the parts of training.
- *   bench loader DATA   images/s and CPU time per image of the batch loader */
+ *   bench loader DATA   images/s and CPU time per image of the batch loader
+ *   bench train         training steps and evaluation of a model
+ *                       (cmd_bench_train.c) */
 #include "cli/cli.h"
 
 #include "data/dataset.h"
@@ -20,6 +22,7 @@
 static void print_help(FILE *out) {
     fprintf(out,
             "Usage: noisette bench loader [OPTIONS] DATA\n"
+            "       noisette bench train [OPTIONS]   (see noisette bench train --help)\n"
             "\n"
             "Measure the batch loader: read, decode, augment and normalise images into\n"
             "batches as training would, and report images per second (wall clock) and\n"
@@ -114,8 +117,11 @@ int cmd_bench(int argc, char **argv) {
         print_help(argc < 2 ? stderr : stdout);
         return argc < 2 ? EXIT_CODE_USAGE : EXIT_CODE_OK;
     }
+    if (strcmp(argv[1], "train") == 0)
+        return cmd_bench_train(argc - 1, argv + 1);
     if (strcmp(argv[1], "loader") != 0)
-        return cli_usage_error("bench", "unknown benchmark \"%s\" (known: loader)", argv[1]);
+        return cli_usage_error("bench", "unknown benchmark \"%s\" (known: loader, train)",
+                               argv[1]);
 
     DatasetOptions dopt = {.check_files = 1, .seed = BENCH_DEFAULT_SEED};
     LoaderOptions lo = {.split = SPLIT_TRAIN, .batch_size = BENCH_DEFAULT_BS, .threads = 1,

@@ -63,23 +63,8 @@ int cmd_model(int argc, char **argv) {
     while ((opt = getopt_long(argc, argv, "qh", longopts, NULL)) != -1 && !bad) {
         switch (opt) {
         case OPT_SIZE: bad = cli_parse_int("model", "--size", optarg, 1, &size); break;
-        case OPT_ACT:
-            if (strcmp(optarg, "mish") == 0)
-                cfg.act = ACT_MISH;
-            else if (strcmp(optarg, "relu") == 0)
-                cfg.act = ACT_RELU;
-            else
-                bad = cli_usage_error("model", "--act: \"%s\" is not mish or relu", optarg);
-            break;
-        case OPT_POOL:
-            if (strcmp(optarg, "avgpool") == 0)
-                cfg.pool = POOL_AVG;
-            else if (strcmp(optarg, "maxpool") == 0)
-                cfg.pool = POOL_MAX;
-            else
-                bad = cli_usage_error("model", "--pool: \"%s\" is not avgpool or maxpool",
-                                      optarg);
-            break;
+        case OPT_ACT: bad = cli_parse_act("model", optarg, &cfg.act); break;
+        case OPT_POOL: bad = cli_parse_pool("model", optarg, &cfg.pool); break;
         case OPT_SA: cfg.sa = 1; break;
         case OPT_SYM: cfg.sym = 1; break;
         case OPT_CIN: bad = cli_parse_int("model", "--c-in", optarg, 1, &cfg.c_in); break;

@@ -526,16 +526,8 @@ static int parse_one(TrainArgs *a, int opt, int argc, char **argv) {
     case OPT_WD: return number("--wd", 0, 1, &t->hyper.wd);
     case OPT_OPT: snprintf(t->opt, sizeof t->opt, "%s", optarg); return 0;
     case OPT_ARCH: snprintf(t->model.arch, sizeof t->model.arch, "%s", optarg); return 0;
-    case OPT_ACT:
-        if (strcasecmp(optarg, "mish") != 0 && strcasecmp(optarg, "relu") != 0)
-            return cli_usage_error("train", "--act: \"%s\" is not mish or relu", optarg);
-        t->model.act = strcasecmp(optarg, "relu") == 0 ? ACT_RELU : ACT_MISH;
-        return 0;
-    case OPT_POOL:
-        if (strcasecmp(optarg, "avgpool") != 0 && strcasecmp(optarg, "maxpool") != 0)
-            return cli_usage_error("train", "--pool: \"%s\" is not avgpool or maxpool", optarg);
-        t->model.pool = strcasecmp(optarg, "maxpool") == 0 ? POOL_MAX : POOL_AVG;
-        return 0;
+    case OPT_ACT: return cli_parse_act("train", optarg, &t->model.act);
+    case OPT_POOL: return cli_parse_pool("train", optarg, &t->model.pool);
     case OPT_SA: t->model.sa = switch_value(argc, argv); return 0;
     case OPT_SYM: t->model.sym = 1; return 0;
     case OPT_RUNS: return cli_parse_int("train", "--runs", optarg, 1, &a->runs);

@@ -5,7 +5,9 @@
 #include "util/fileio.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #ifndef NOISETTE_VERSION
 #define NOISETTE_VERSION "unknown"
@@ -27,7 +29,7 @@ static const Command COMMANDS[] = {
     {"plot", cmd_plot, "training curves of results files as a PNG"},
     {"mislabeled", cmd_mislabeled, "rank training images whose label is probably wrong"},
     {"model", cmd_model, "describe an architecture: layers, parameters, FLOPs"},
-    {"bench", cmd_bench, "measure throughput (bench loader: the batch loader)"},
+    {"bench", cmd_bench, "measure throughput: the batch loader, training steps"},
 };
 
 #define N_COMMANDS (sizeof COMMANDS / sizeof COMMANDS[0])
@@ -51,7 +53,20 @@ static void print_help(FILE *out) {
             "2 bad command line.\n");
 }
 
+/* libgomp reads OMP_WAIT_POLICY once, as it loads, before main. Its
+ * default lets idle OpenMP threads spin after each parallel loop and each
+ * oneDNN kernel, taking the cores from OpenBLAS's threads, the data
+ * loader and other jobs (docs/performance.md). So unless the user chose a
+ * policy, noisette runs itself again with the passive one; if that cannot
+ * be done it goes on as it is. */
+static void exec_with_passive_wait(char **argv) {
+    if (getenv("OMP_WAIT_POLICY") || setenv("OMP_WAIT_POLICY", "passive", 1) != 0)
+        return;
+    execv("/proc/self/exe", argv);
+}
+
 int main(int argc, char **argv) {
+    exec_with_passive_wait(argv);
     if (argc < 2) {
         print_help(stderr);
         return EXIT_CODE_USAGE;

@@ -1,6 +1,7 @@
 /* Option helpers shared by the subcommands; see cli.h. */
 #include "cli/cli.h"
 
+#include "nn/layers.h"
 #include "util/err.h"
 #include "util/log.h"
 
@@ -10,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 int cli_report(int rc) {
     log_error("%s", err_msg());
@@ -100,4 +102,18 @@ void cli_set_verbosity(int verbose, int quiet) {
         log_set_level(LOG_LEVEL_ERROR);
     else if (verbose)
         log_set_level(LOG_LEVEL_DEBUG);
+}
+
+int cli_parse_act(const char *cmd, const char *s, ActKind *v) {
+    if (strcasecmp(s, "mish") != 0 && strcasecmp(s, "relu") != 0)
+        return cli_usage_error(cmd, "--act: \"%s\" is not mish or relu", s);
+    *v = strcasecmp(s, "relu") == 0 ? ACT_RELU : ACT_MISH;
+    return 0;
+}
+
+int cli_parse_pool(const char *cmd, const char *s, PoolKind *v) {
+    if (strcasecmp(s, "avgpool") != 0 && strcasecmp(s, "maxpool") != 0)
+        return cli_usage_error(cmd, "--pool: \"%s\" is not avgpool or maxpool", s);
+    *v = strcasecmp(s, "maxpool") == 0 ? POOL_MAX : POOL_AVG;
+    return 0;
 }

@@ -8,12 +8,13 @@
  * samples side by side in one product, and backward data at stride 1 runs
  * as a convolution of dy when that is faster. The column buffers are one
  * growing scratch per thread; should it fail to grow, a kernel falls back
- * to the reference loops (slow, never wrong). Pooling is the reference's:
- * it costs little next to the products. OpenBLAS picks its thread count
- * (all cores; OPENBLAS_NUM_THREADS overrides).
+ * to the reference loops (slow, never wrong). Pooling is the reference's
+ * kernels, the samples split over the OpenMP threads. OpenBLAS picks its
+ * thread count (all cores; OPENBLAS_NUM_THREADS overrides).
  * Legend: N batch, CI / CO channels in / out, H x W in, OH x OW out,
  * K kernel side, G groups, P = OH*OW. */
 #include "nn/backend.h"
+#include "nn/parallel.h"
 
 #include <cblas.h>
 #include <pthread.h>
@@ -405,22 +406,53 @@ static void blas_gemm(int trans_a, int trans_b, int m, int n, int k, float alpha
                 trans_b ? k : n, beta, c, n);
 }
 
-/* Pooling windows are the reference's: a few adds per output, no product. */
+/* Pooling windows are the reference's, a few adds per output and no
+ * product, run one sample per OpenMP iteration: samples are independent
+ * (argmax indexes a sample's own planes), so any thread count gives the
+ * same result. */
+static size_t pool_in(const PoolGeom *g) {
+    return (size_t)g->c * g->h * g->w;
+}
+
+static size_t pool_out(const PoolGeom *g) {
+    return (size_t)g->c * g->oh * g->ow;
+}
+
 static void blas_maxpool_forward(const PoolGeom *g, const float *x, float *y, int *argmax) {
-    backend_reference()->maxpool_forward(g, x, y, argmax);
+    PoolGeom one = *g;
+    one.n = 1;
+    size_t in = pool_in(g), out = pool_out(g);
+    NN_PARALLEL_FOR_N((size_t)g->n * in)
+    for (int n = 0; n < g->n; n++)
+        backend_reference()->maxpool_forward(&one, x + n * in, y + n * out, argmax + n * out);
 }
 
 static void blas_maxpool_backward(const PoolGeom *g, const float *dy, const int *argmax,
                                   float *dx) {
-    backend_reference()->maxpool_backward(g, dy, argmax, dx);
+    PoolGeom one = *g;
+    one.n = 1;
+    size_t in = pool_in(g), out = pool_out(g);
+    NN_PARALLEL_FOR_N((size_t)g->n * in)
+    for (int n = 0; n < g->n; n++)
+        backend_reference()->maxpool_backward(&one, dy + n * out, argmax + n * out, dx + n * in);
 }
 
 static void blas_avgpool_forward(const PoolGeom *g, const float *x, float *y) {
-    backend_reference()->avgpool_forward(g, x, y);
+    PoolGeom one = *g;
+    one.n = 1;
+    size_t in = pool_in(g), out = pool_out(g);
+    NN_PARALLEL_FOR_N((size_t)g->n * in)
+    for (int n = 0; n < g->n; n++)
+        backend_reference()->avgpool_forward(&one, x + n * in, y + n * out);
 }
 
 static void blas_avgpool_backward(const PoolGeom *g, const float *dy, float *dx) {
-    backend_reference()->avgpool_backward(g, dy, dx);
+    PoolGeom one = *g;
+    one.n = 1;
+    size_t in = pool_in(g), out = pool_out(g);
+    NN_PARALLEL_FOR_N((size_t)g->n * in)
+    for (int n = 0; n < g->n; n++)
+        backend_reference()->avgpool_backward(&one, dy + n * out, dx + n * in);
 }
 
 static const Backend BACKEND_BLAS = {

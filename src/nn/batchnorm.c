@@ -1,13 +1,18 @@
 /* 2-D batch normalisation, PyTorch's BatchNorm2d (spec §3.1).
  *
  * Training normalises each channel by the batch's mean and biased variance
- * over N x H x W, caches the normalised input for the backward pass, and
- * moves the running estimates (with the unbiased variance) by momentum 0.1.
- * Evaluation uses the running estimates and caches nothing. Sums run in
- * double so that large feature maps keep float accuracy.
+ * over N x H x W, keeps the mean and 1/std for the backward pass (which
+ * recomputes the normalised input from the layer's input, bit for bit as
+ * the forward made it, instead of caching a copy as large as the input),
+ * and moves the running estimates (with the unbiased variance) by momentum
+ * 0.1. Evaluation uses the running estimates. Sums run in double so that
+ * large feature maps keep float accuracy. Channels are independent, so the
+ * passes split them over the OpenMP threads: the same sums in the same
+ * order whatever the thread count.
  * Legend: N batch, C channels, H x W spatial, M = N*H*W values a channel. */
 #include "nn/layers.h"
 
+#include "nn/parallel.h"
 #include "util/err.h"
 
 #include <assert.h>
@@ -28,11 +33,10 @@ static Param *add_vector(ParamList *pl, const char *prefix, const char *what, in
 }
 
 int batchnorm_setup(BatchNorm *l, ParamList *params, ParamList *buffers, const char *prefix,
-                    int c, int zero_weight, size_t max_numel) {
-    *l = (BatchNorm){.c = c, .xhat_cap = max_numel};
-    if (c < 1 || max_numel < (size_t)c)
-        return err_set(ERR_INVALID, "%s: batch norm of %d channels over %zu values", prefix, c,
-                       max_numel);
+                    int c, int zero_weight) {
+    *l = (BatchNorm){.c = c};
+    if (c < 1)
+        return err_set(ERR_INVALID, "%s: batch norm of %d channels", prefix, c);
 
     /* Affine parameters, then the running statistics as buffers. */
     l->weight = add_vector(params, prefix, "weight", 1, c, zero_weight ? 0.0f : 1.0f);
@@ -42,60 +46,82 @@ int batchnorm_setup(BatchNorm *l, ParamList *params, ParamList *buffers, const c
     if (!l->weight || !l->bias || !l->running_mean || !l->running_var)
         return ERR_NOMEM;
 
-    /* The caches of one training batch. */
+    /* The statistics of one training batch. */
     l->mean = malloc((size_t)c * sizeof *l->mean);
     l->rstd = malloc((size_t)c * sizeof *l->rstd);
-    l->xhat = malloc(max_numel * sizeof *l->xhat);
-    if (!l->mean || !l->rstd || !l->xhat) {
+    if (!l->mean || !l->rstd) {
         batchnorm_free(l);
-        return err_set(ERR_NOMEM, "%s: out of memory for %zu cached values", prefix, max_numel);
+        return err_set(ERR_NOMEM, "%s: out of memory", prefix);
     }
     return 0;
 }
 
-/* Mean and biased variance of channel c over the batch, two passes. */
+/* Mean and biased variance of channel c over the batch, two passes. Each
+ * pass keeps LANES partial sums (element i goes to lane i % LANES of its
+ * plane), which the compiler turns into vector adds, then adds the lanes;
+ * the order is fixed, so the result is too. */
+#define LANES 8
+
+static double lanes_total(const double *acc) {
+    double t = 0;
+    for (int j = 0; j < LANES; j++)
+        t += acc[j];
+    return t;
+}
+
 static void channel_moments(const Tensor *x, int c, double *mean, double *var) {
     size_t plane = (size_t)x->h * x->w, m = (size_t)x->n * plane;
-    double sum = 0, sq = 0;
+    size_t body = plane - plane % LANES;
+    double acc[LANES] = {0}, tail = 0;
     for (int n = 0; n < x->n; n++) {
         const float *x_nc = x->data + ((size_t)n * x->c + c) * plane;
-        for (size_t i = 0; i < plane; i++)
-            sum += x_nc[i];
+        for (size_t i = 0; i < body; i += LANES)
+            for (int j = 0; j < LANES; j++)
+                acc[j] += x_nc[i + j];
+        for (size_t i = body; i < plane; i++)
+            tail += x_nc[i];
     }
-    *mean = sum / (double)m;
+    double mu = (lanes_total(acc) + tail) / (double)m;
+
+    double sq[LANES] = {0};
+    tail = 0;
     for (int n = 0; n < x->n; n++) {
         const float *x_nc = x->data + ((size_t)n * x->c + c) * plane;
-        for (size_t i = 0; i < plane; i++)
-            sq += (x_nc[i] - *mean) * (x_nc[i] - *mean);
+        for (size_t i = 0; i < body; i += LANES)
+            for (int j = 0; j < LANES; j++)
+                sq[j] += (x_nc[i + j] - mu) * (x_nc[i + j] - mu);
+        for (size_t i = body; i < plane; i++)
+            tail += (x_nc[i] - mu) * (x_nc[i] - mu);
     }
-    *var = sq / (double)m;
+    *mean = mu;
+    *var = (lanes_total(sq) + tail) / (double)m;
 }
 
 /* Training, per channel c over M values (biased var; unbiased var*M/(M-1)):
  *   mu, var = moments of x;  rstd = 1/sqrt(var + eps)
- *   xh = (x - mu) * rstd  (cached);  y = g*xh + b
+ *   xh = (x - mu) * rstd;  y = g*xh + b
  *   run_mean = 0.9*run_mean + 0.1*mu;  run_var = 0.9*run_var + 0.1*var*M/(M-1)
  * (torch.nn.BatchNorm2d.) With M = 1 PyTorch refuses to train; here the
  * unbiased variance falls back to the biased one (0). */
 static void forward_train(BatchNorm *l, const Tensor *x, Tensor *y) {
     size_t plane = (size_t)x->h * x->w, m = (size_t)x->n * plane;
     double bessel = m > 1 ? (double)m / (double)(m - 1) : 1.0;
+    NN_PARALLEL_FOR_N(m * (size_t)l->c)
     for (int c = 0; c < l->c; c++) {
         double mean, var;
         channel_moments(x, c, &mean, &var);
         l->mean[c] = (float)mean;
         l->rstd[c] = (float)(1.0 / sqrt(var + BN_EPS));
 
-        /* Normalise, cache, scale and shift (y may be x). */
+        /* Normalise, scale and shift. */
         float mu = l->mean[c], rstd = l->rstd[c];
         float g = l->weight->data[c], b = l->bias->data[c];
         for (int n = 0; n < x->n; n++) {
             size_t off = ((size_t)n * x->c + c) * plane;
-            for (size_t i = 0; i < plane; i++) {
-                float xh = (x->data[off + i] - mu) * rstd;
-                l->xhat[off + i] = xh;
-                y->data[off + i] = g * xh + b;
-            }
+            const float *xs = x->data + off;
+            float *ys = y->data + off;
+            for (size_t i = 0; i < plane; i++)
+                ys[i] = g * ((xs[i] - mu) * rstd) + b;
         }
 
         /* Running estimates. */
@@ -108,6 +134,7 @@ static void forward_train(BatchNorm *l, const Tensor *x, Tensor *y) {
 /* Evaluation: y = g * (x - run_mean) / sqrt(run_var + eps) + b. */
 static void forward_eval(const BatchNorm *l, const Tensor *x, Tensor *y) {
     size_t plane = (size_t)x->h * x->w;
+    NN_PARALLEL_FOR_N(tensor_numel(x))
     for (int c = 0; c < l->c; c++) {
         float rstd = (float)(1.0 / sqrt((double)l->running_var->data[c] + BN_EPS));
         float scale = l->weight->data[c] * rstd;
@@ -123,44 +150,56 @@ static void forward_eval(const BatchNorm *l, const Tensor *x, Tensor *y) {
 void batchnorm_forward(BatchNorm *l, const Tensor *x, Tensor *y, int train) {
     assert(x->c == l->c && tensor_numel(y) == tensor_numel(x));
     if (train) {
-        assert(tensor_numel(x) <= l->xhat_cap);
+        assert(y->data != x->data);     /* the backward pass reads x */
         forward_train(l, x, y);
     } else {
         forward_eval(l, x, y);
     }
 }
 
-/* Backward of a training forward, per channel c over M values:
+/* Backward of a training forward on the same x, per channel c over M values:
  *   dxh = dy*g;  dg += sum(dy*xh);  db += sum(dy)
  *   dx += rstd/M * (M*dxh - sum(dxh) - xh*sum(dxh*xh))
  * (differentiating xh through mu and var of the same batch). */
-void batchnorm_backward(BatchNorm *l, const Tensor *dy, Tensor *dx) {
-    assert(dy->c == l->c && tensor_numel(dy) <= l->xhat_cap);
+void batchnorm_backward(BatchNorm *l, const Tensor *x, const Tensor *dy, Tensor *dx) {
+    assert(dy->c == l->c && tensor_numel(dy) == tensor_numel(x));
     assert(!dx || tensor_numel(dx) == tensor_numel(dy));
     size_t plane = (size_t)dy->h * dy->w, m = (size_t)dy->n * plane;
+    size_t body = plane - plane % LANES;
+    NN_PARALLEL_FOR_N(m * (size_t)l->c)
     for (int c = 0; c < l->c; c++) {
-        /* The two sums: of dy and of dy*xh. */
-        double sum_dy = 0, sum_dy_xh = 0;
+        /* The two sums, of dy and of dy*xh, in lanes as channel_moments. */
+        float mu = l->mean[c], rstd = l->rstd[c];
+        double acc_dy[LANES] = {0}, acc_dy_xh[LANES] = {0}, sum_dy = 0, sum_dy_xh = 0;
         for (int n = 0; n < dy->n; n++) {
             size_t off = ((size_t)n * dy->c + c) * plane;
-            for (size_t i = 0; i < plane; i++) {
-                sum_dy += dy->data[off + i];
-                sum_dy_xh += (double)dy->data[off + i] * l->xhat[off + i];
+            const float *xs = x->data + off, *g = dy->data + off;
+            for (size_t i = 0; i < body; i += LANES)
+                for (int j = 0; j < LANES; j++) {
+                    acc_dy[j] += g[i + j];
+                    acc_dy_xh[j] += (double)g[i + j] * ((xs[i + j] - mu) * rstd);
+                }
+            for (size_t i = body; i < plane; i++) {
+                sum_dy += g[i];
+                sum_dy_xh += (double)g[i] * ((xs[i] - mu) * rstd);
             }
         }
+        sum_dy += lanes_total(acc_dy);
+        sum_dy_xh += lanes_total(acc_dy_xh);
         l->weight->grad[c] += (float)sum_dy_xh;
         l->bias->grad[c] += (float)sum_dy;
         if (!dx)
             continue;
 
         /* With dxh = g*dy: sum(dxh) = g*sum_dy, sum(dxh*xh) = g*sum_dy_xh. */
-        float g = l->weight->data[c], k = g * l->rstd[c];
+        float k = l->weight->data[c] * rstd;
         float mean_dy = (float)(sum_dy / (double)m), mean_dy_xh = (float)(sum_dy_xh / (double)m);
         for (int n = 0; n < dy->n; n++) {
             size_t off = ((size_t)n * dy->c + c) * plane;
+            const float *xs = x->data + off, *g = dy->data + off;
+            float *d = dx->data + off;
             for (size_t i = 0; i < plane; i++)
-                dx->data[off + i] += k * (dy->data[off + i] - mean_dy
-                                          - l->xhat[off + i] * mean_dy_xh);
+                d[i] += k * (g[i] - mean_dy - ((xs[i] - mu) * rstd) * mean_dy_xh);
         }
     }
 }
@@ -168,7 +207,5 @@ void batchnorm_backward(BatchNorm *l, const Tensor *dy, Tensor *dx) {
 void batchnorm_free(BatchNorm *l) {
     free(l->mean);
     free(l->rstd);
-    free(l->xhat);
-    l->mean = l->rstd = l->xhat = NULL;
-    l->xhat_cap = 0;
+    l->mean = l->rstd = NULL;
 }

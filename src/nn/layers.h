@@ -43,16 +43,16 @@ typedef struct {
     Param *weight, *bias;               /* C each, no weight decay */
     Param *running_mean, *running_var;  /* C buffers: 0 and 1 at set-up */
     float *mean, *rstd;                 /* C: the last training batch's */
-    float *xhat;                        /* max_n x C x H x W, cached */
-    size_t xhat_cap;
 } BatchNorm;
 
 /* Registers weight (1, or 0 when zero_weight), bias (0) and the running
- * statistics (as buffers in `buffers`); max_numel sizes the cache. */
+ * statistics (as buffers in `buffers`). */
 int batchnorm_setup(BatchNorm *l, ParamList *params, ParamList *buffers, const char *prefix,
-                    int c, int zero_weight, size_t max_numel);
+                    int c, int zero_weight);
+/* y must not be x in training: the backward pass reads x again. */
 void batchnorm_forward(BatchNorm *l, const Tensor *x, Tensor *y, int train);
-void batchnorm_backward(BatchNorm *l, const Tensor *dy, Tensor *dx);
+/* x is the input of the last training forward, unchanged since. */
+void batchnorm_backward(BatchNorm *l, const Tensor *x, const Tensor *dy, Tensor *dx);
 void batchnorm_free(BatchNorm *l);
 
 /* ---- activation.c: elementwise nonlinearities -------------------------- */

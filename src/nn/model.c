@@ -7,10 +7,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 /* Appends a node reading in0 (and in1) with an output of c x h x w per
- * image; its output and gradient are allocated for max_n images. Returns
- * the node's index or a negative ErrCode. */
+ * image; its output is allocated for max_n images, its gradient later by
+ * model_plan_gradients. Returns the node's index or a negative ErrCode. */
 int model_add_node(Model *m, NodeKind kind, const char *name, int in0, int in1, int c, int h,
                    int w) {
     if (c < 1 || h < 1 || w < 1)
@@ -33,19 +34,106 @@ int model_add_node(Model *m, NodeKind kind, const char *name, int in0, int in1, 
     nd->in[1] = in1;
     size_t numel = (size_t)m->max_n * (size_t)c * (size_t)h * (size_t)w;
     nd->y = (Tensor){calloc(numel, sizeof(float)), m->max_n, c, h, w};
-    nd->dy = (Tensor){kind == NODE_INPUT ? NULL : calloc(numel, sizeof(float)), m->max_n, c,
-                      h, w};
-    if (!nd->y.data || (kind != NODE_INPUT && !nd->dy.data)) {
-        free(nd->y.data);
-        free(nd->dy.data);
+    nd->dy = (Tensor){NULL, m->max_n, c, h, w};
+    if (!nd->y.data)
         return err_set(ERR_NOMEM, "out of memory for %s (%zu floats)", name, numel);
-    }
     return m->n_nodes++;
+}
+
+/* ---- gradient buffers ---------------------------------------------------- */
+
+/* The plan: a pool of buffers, each free or held by one node's gradient. */
+typedef struct {
+    size_t *cap;
+    int    *busy;
+    int     n;
+} GradPool;
+
+/* A free buffer for need floats: the smallest free one that is large
+ * enough, else the largest free one grown to need, else a new one. Returns
+ * its index, or -1 when out of memory. */
+static int grad_pool_take(GradPool *p, size_t need) {
+    int fit = -1, largest = -1;
+    for (int b = 0; b < p->n; b++) {
+        if (p->busy[b])
+            continue;
+        if (p->cap[b] >= need && (fit < 0 || p->cap[b] < p->cap[fit]))
+            fit = b;
+        if (largest < 0 || p->cap[b] > p->cap[largest])
+            largest = b;
+    }
+    int b = fit >= 0 ? fit : largest;
+    if (b < 0) {
+        /* The node count bounds the pool, so it was sized for this. */
+        b = p->n++;
+        p->cap[b] = 0;
+    }
+    if (p->cap[b] < need)
+        p->cap[b] = need;
+    p->busy[b] = 1;
+    return b;
+}
+
+/* Walks the backward pass in its order: a node's gradient takes a buffer
+ * when its first writer (its last consumer, or itself for the logits and
+ * for a node nothing reads) runs and gives it back after its own backward.
+ * Then allocates the buffers and points each node's dy into its own. */
+int model_plan_gradients(Model *m) {
+    int n = m->n_nodes;
+    GradPool p = {calloc((size_t)n, sizeof *p.cap), calloc((size_t)n, sizeof *p.busy), 0};
+    int *owner = malloc((size_t)n * sizeof *owner);
+    if (!p.cap || !p.busy || !owner) {
+        free(p.cap), free(p.busy), free(owner);
+        return err_set(ERR_NOMEM, "out of memory");
+    }
+    for (int i = 0; i < n; i++)
+        owner[i] = -1;
+
+    for (int i = n - 1; i >= 1; i--) {
+        Node *nd = &m->nodes[i];
+        if (nd->kind == NODE_INPUT)
+            continue;
+        if (owner[i] < 0) {
+            owner[i] = grad_pool_take(&p, tensor_numel(&nd->dy));
+            nd->zero_self = i != n - 1;     /* the logits' gradient is copied in */
+        }
+        for (int k = 0; k < 2; k++) {
+            int in = nd->in[k];
+            if (in < 0 || m->nodes[in].kind == NODE_INPUT || owner[in] >= 0)
+                continue;
+            owner[in] = grad_pool_take(&p, tensor_numel(&m->nodes[in].dy));
+            nd->zero_in[k] = 1;
+        }
+        p.busy[owner[i]] = 0;
+    }
+
+    /* Allocate, then lend. */
+    int rc = ERR_OK;
+    m->grad_bufs = calloc((size_t)(p.n ? p.n : 1), sizeof *m->grad_bufs);
+    if (!m->grad_bufs)
+        rc = err_set(ERR_NOMEM, "out of memory");
+    for (int b = 0; rc == ERR_OK && b < p.n; b++) {
+        m->grad_bufs[b] = calloc(p.cap[b], sizeof(float));
+        if (!m->grad_bufs[b])
+            rc = err_set(ERR_NOMEM, "out of memory for gradients (%zu floats)", p.cap[b]);
+        m->n_grad_bufs = b + 1;
+    }
+    for (int i = 0; rc == ERR_OK && i < n; i++)
+        if (owner[i] >= 0)
+            m->nodes[i].dy.data = m->grad_bufs[owner[i]];
+    m->grad_floats = 0;
+    for (int b = 0; b < p.n; b++)
+        m->grad_floats += p.cap[b];
+    free(p.cap), free(p.busy), free(owner);
+    return rc;
+}
+
+size_t model_gradient_floats(const Model *m) {
+    return m->grad_floats;
 }
 
 static void node_free(Node *nd) {
     free(nd->y.data);
-    free(nd->dy.data);
     switch (nd->kind) {
     case NODE_BN: batchnorm_free(&nd->u.bn); break;
     case NODE_POOL: pool2d_free(&nd->u.pool); break;
@@ -58,6 +146,9 @@ void model_free(Model *m) {
     for (int i = 0; i < m->n_nodes; i++)
         node_free(&m->nodes[i]);
     free(m->nodes);
+    for (int b = 0; b < m->n_grad_bufs; b++)
+        free(m->grad_bufs[b]);
+    free(m->grad_bufs);
     param_list_free(&m->params);
     param_list_free(&m->buffers);
     memset(m, 0, sizeof *m);
@@ -79,7 +170,7 @@ static Tensor *dinput_of(Model *m, const Node *nd, int k) {
 static void node_forward(Model *m, Node *nd, int train) {
     const Tensor *x = input_of(m, nd, 0), *x1 = input_of(m, nd, 1);
     switch (nd->kind) {
-    case NODE_INPUT: break;
+    case NODE_INPUT: case NODE_KIND_COUNT: break;
     case NODE_CONV: conv2d_forward(&nd->u.conv, m->be, x, &nd->y); break;
     case NODE_BN: batchnorm_forward(&nd->u.bn, x, &nd->y, train); break;
     case NODE_ACT: activation_forward(nd->act, x, &nd->y); break;
@@ -96,9 +187,9 @@ static void node_backward(Model *m, Node *nd) {
     const Tensor *x = input_of(m, nd, 0), *x1 = input_of(m, nd, 1);
     Tensor *dx = dinput_of(m, nd, 0), *dx1 = dinput_of(m, nd, 1);
     switch (nd->kind) {
-    case NODE_INPUT: break;
+    case NODE_INPUT: case NODE_KIND_COUNT: break;
     case NODE_CONV: conv2d_backward(&nd->u.conv, m->be, x, &nd->dy, dx); break;
-    case NODE_BN: batchnorm_backward(&nd->u.bn, &nd->dy, dx); break;
+    case NODE_BN: batchnorm_backward(&nd->u.bn, x, &nd->dy, dx); break;
     case NODE_ACT: activation_backward(nd->act, x, &nd->y, &nd->dy, dx); break;
     case NODE_POOL: pool2d_backward(&nd->u.pool, m->be, &nd->dy, dx); break;
     case NODE_GAP: global_avgpool_backward(&nd->dy, dx); break;
@@ -109,6 +200,19 @@ static void node_backward(Model *m, Node *nd) {
     }
 }
 
+static double now_seconds(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* Adds the time since *t0 to the profile of nd's kind and pass. */
+static void profile_add(Model *m, const Node *nd, int pass, double *t0) {
+    double t = now_seconds();
+    m->profile[2 * nd->kind + pass] += t - *t0;
+    *t0 = t;
+}
+
 void model_forward(Model *m, const float *x, int n, int train) {
     /* Every tensor takes the batch size of this pass. */
     for (int i = 0; i < m->n_nodes; i++)
@@ -116,23 +220,40 @@ void model_forward(Model *m, const float *x, int n, int train) {
     Node *in = &m->nodes[0];
     memcpy(in->y.data, x, tensor_numel(&in->y) * sizeof *x);
 
-    for (int i = 1; i < m->n_nodes; i++)
+    double t0 = m->profile ? now_seconds() : 0;
+    for (int i = 1; i < m->n_nodes; i++) {
         node_forward(m, &m->nodes[i], train);
+        if (m->profile)
+            profile_add(m, &m->nodes[i], 0, &t0);
+    }
 }
 
 const Tensor *model_logits(const Model *m) {
     return &m->nodes[m->n_nodes - 1].y;
 }
 
+static void zero_tensor(Tensor *t) {
+    memset(t->data, 0, tensor_numel(t) * sizeof(float));
+}
+
 void model_backward(Model *m, const float *dlogits) {
-    /* Gradients accumulate into producers, so they start at zero. */
-    for (int i = 1; i < m->n_nodes; i++)
-        memset(m->nodes[i].dy.data, 0, tensor_numel(&m->nodes[i].dy) * sizeof(float));
     Node *last = &m->nodes[m->n_nodes - 1];
     memcpy(last->dy.data, dlogits, tensor_numel(&last->dy) * sizeof *dlogits);
 
-    for (int i = m->n_nodes - 1; i >= 1; i--)
-        node_backward(m, &m->nodes[i]);
+    /* Gradients accumulate into producers, so each starts at zero when
+     * its first writer takes its buffer. */
+    double t0 = m->profile ? now_seconds() : 0;
+    for (int i = m->n_nodes - 1; i >= 1; i--) {
+        Node *nd = &m->nodes[i];
+        if (nd->zero_self)
+            zero_tensor(&nd->dy);
+        for (int k = 0; k < 2; k++)
+            if (nd->zero_in[k])
+                zero_tensor(&m->nodes[nd->in[k]].dy);
+        node_backward(m, nd);
+        if (m->profile)
+            profile_add(m, nd, 1, &t0);
+    }
 }
 
 void model_zero_grad(Model *m) {
@@ -187,12 +308,16 @@ void model_describe(const Model *m, char *out, size_t cap) {
 
 /* ---- printing ------------------------------------------------------------ */
 
-static const char *const NODE_KIND_NAMES[] = {
+static const char *const NODE_KIND_NAMES[NODE_KIND_COUNT] = {
     [NODE_INPUT] = "input", [NODE_CONV] = "conv2d", [NODE_BN] = "batchnorm",
     [NODE_ACT] = "act", [NODE_POOL] = "pool", [NODE_GAP] = "avgpool 1x1",
     [NODE_LINEAR] = "linear", [NODE_ADD] = "add", [NODE_SCALE] = "se scale",
     [NODE_ATTN] = "self-attention",
 };
+
+const char *model_node_kind_name(NodeKind kind) {
+    return kind < NODE_KIND_COUNT ? NODE_KIND_NAMES[kind] : "?";
+}
 
 static const char *act_name(ActKind a) {
     return a == ACT_RELU ? "relu" : a == ACT_MISH ? "mish" : a == ACT_SIGMOID ? "sigmoid" : "none";

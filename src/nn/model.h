@@ -2,10 +2,14 @@
  * size, image size), and the xresnet family of the reference
  * (spec: reference-training.md §3).
  *
- * Each node reads one or two earlier nodes and owns its output and output
- * gradient, allocated at build time for the largest batch; forward runs the
- * nodes in order and backward in reverse, every node adding its input
- * gradients into its producers'. A training step allocates nothing. */
+ * Each node reads one or two earlier nodes and owns its output, allocated
+ * at build time for the largest batch; forward runs the nodes in order and
+ * backward in reverse, every node adding its input gradients into its
+ * producers'. A node's output gradient is needed only from the backward
+ * of its last consumer to its own, so the gradients share a few buffers,
+ * planned once when the model is built (model_plan_gradients): a training
+ * step allocates nothing, and the gradients take the memory of the widest
+ * moment of the backward pass instead of one copy of every output. */
 #ifndef NOISETTE_NN_MODEL_H
 #define NOISETTE_NN_MODEL_H
 
@@ -26,14 +30,19 @@ typedef enum {
     NODE_LINEAR,
     NODE_ADD,
     NODE_SCALE,     /* x * s per channel, for squeeze-and-excitation */
-    NODE_ATTN
+    NODE_ATTN,
+    NODE_KIND_COUNT
 } NodeKind;
 
 typedef struct {
     NodeKind kind;
     char     name[PARAM_NAME_MAX];
     int      in[2];         /* producer nodes, -1 when unused */
-    Tensor   y, dy;         /* output and d(loss)/d(output); n = current batch */
+    Tensor   y, dy;         /* output and d(loss)/d(output); n = current batch;
+                             * dy borrows a shared buffer, valid during backward
+                             * only */
+    unsigned char zero_in[2];   /* backward: zero input k's gradient first */
+    unsigned char zero_self;    /* backward: no consumer wrote dy; zero it first */
     ActKind  act;           /* NODE_ACT */
     double   flops;         /* per image: 2 x multiply-adds of this node */
     union {
@@ -61,6 +70,12 @@ typedef struct {
     int            n_nodes, cap;
     ParamList      params, buffers;
     const Backend *be;
+    float        **grad_bufs;       /* the shared gradient buffers */
+    int            n_grad_bufs;
+    size_t         grad_floats;     /* their total size */
+    double        *profile;         /* NULL, or NODE_KIND_COUNT x 2 seconds that
+                                     * forward ([k][0]) and backward ([k][1])
+                                     * add each node's time to, by kind */
 } Model;
 
 /* Fills cfg with the reference defaults for arch (Mish, AvgPool shortcut,
@@ -107,6 +122,13 @@ int model_prefix_names(Model *m, const char *prefix);
 int model_add_node(Model *m, NodeKind kind, const char *name, int in0, int in1, int c, int h,
                    int w);
 
+/* For builders, once every node is added: gives each node's gradient a
+ * shared buffer (see above). 0 or ERR_NOMEM. */
+int model_plan_gradients(Model *m);
+
+/* Floats held by the shared gradient buffers (for bench/ and tests). */
+size_t model_gradient_floats(const Model *m);
+
 /* Fills view with the model's parameters, then its buffers, borrowed (for
  * checkpoints, which save both). Free it with param_list_view_free, never
  * param_list_free. 0 or ERR_NOMEM. */
@@ -119,6 +141,9 @@ void param_list_view_free(ParamList *view);
  * "xse_resnext50 act=mish pool=max sa=1 sym=0 c_in=3 n_out=10 width_div=1",
  * which checkpoints store and compare. */
 void model_describe(const Model *m, char *out, size_t cap);
+
+/* "conv2d", "batchnorm", ...: the kind's name in model_print. */
+const char *model_node_kind_name(NodeKind kind);
 
 /* Prints the layers (name, kind, output shape, parameters) and totals. */
 void model_print(const Model *m, FILE *out);

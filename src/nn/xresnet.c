@@ -132,7 +132,7 @@ static int add_bn(Builder *b, const char *name, int in, int zero_weight) {
     if (i < 0)
         return i;
     return batchnorm_setup(&b->m->nodes[i].u.bn, &b->m->params, &b->m->buffers, name, x->c,
-                           zero_weight, tensor_numel(x)) < 0 ? ERR_NOMEM : i;
+                           zero_weight) < 0 ? ERR_NOMEM : i;
 }
 
 static int add_act(Builder *b, const char *name, int in, ActKind act) {
@@ -362,6 +362,8 @@ int model_build(Model *m, const ModelConfig *cfg, int max_n, int size, const Bac
     m->be = be;
     Builder b = {m, rng, cfg->width_div};
     int rc = build(&b, a);
+    if (rc >= 0)
+        rc = model_plan_gradients(m);
     if (rc < 0)
         model_free(m);
     return rc;

@@ -208,18 +208,21 @@ static void test_gemm(void **state) {
 
 /* ---- pooling -------------------------------------------------------------- */
 
-/* The pools are the reference's loops: equal to the last bit, argmax too. */
+/* The pools are the reference's loops: equal to the last bit, argmax too,
+ * also when the samples are split over threads (the last case is large
+ * enough for that, nn/parallel.h). */
 static void test_pool(void **state) {
     (void)state;
-    static const int cases[][5] = {
-        /* h, k, stride, pad, ceil_mode */
-        {7, 3, 2, 1, 0}, {8, 2, 2, 0, 1}, {5, 2, 2, 0, 1}, {9, 3, 1, 1, 0},
+    static const int cases[][7] = {
+        /* n, c, h, k, stride, pad, ceil_mode */
+        {2, 3, 7, 3, 2, 1, 0}, {2, 3, 8, 2, 2, 0, 1}, {2, 3, 5, 2, 2, 0, 1},
+        {2, 3, 9, 3, 1, 1, 0}, {8, 16, 32, 3, 2, 1, 0},
     };
     Rng rng;
     rng_seed(&rng, 16);
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        PoolGeom g = {2, 3, cases[i][0], cases[i][0] + 1, cases[i][1], cases[i][2],
-                      cases[i][3], cases[i][4], 0, 0};
+        const int *k = cases[i];
+        PoolGeom g = {k[0], k[1], k[2], k[2] + 1, k[3], k[4], k[5], k[6], 0, 0};
         pool_geom_finish(&g);
         size_t nx = (size_t)g.n * g.c * g.h * g.w, ny = (size_t)g.n * g.c * g.oh * g.ow;
         float *x = alloc_floats(nx), *dy = alloc_floats(ny);
