@@ -49,7 +49,8 @@ static void print_help(FILE *out) {
             "      --arch ARCH        architecture (default %s; see noisette model)\n"
             "      --size S           image size (default %d)\n"
             "      --bs N             batch size (default %d)\n"
-            "      --backend NAME     blas (default), dnnl or reference\n"
+            "      --backend NAME     dnnl (the default in builds with oneDNN), blas\n"
+            "                         (the default otherwise) or reference\n"
             "      --act mish|relu    --pool avgpool|maxpool   --sa   --sym\n"
             "      --c-in N           input channels (default 3)\n"
             "      --width-div N      divide every width by N\n"
@@ -289,7 +290,7 @@ int cmd_bench_train(int argc, char **argv) {
     model_config_default(&cfg, BENCH_DEFAULT_ARCH);
     int size = BENCH_DEFAULT_SIZE, bs = BENCH_DEFAULT_BS, steps = BENCH_DEFAULT_STEPS;
     int json = 0, quiet = 0, opt, bad = 0;
-    const char *backend = "blas";
+    const char *backend = backend_default()->name;
 
     optind = 1;
     argv[0] = "noisette bench train";

@@ -59,7 +59,7 @@ int cmd_eval(int argc, char **argv) {
     TrainConfig t;
     memset(&t, 0, sizeof t);
     model_config_default(&t.model, "");
-    t.backend = backend_blas();
+    t.backend = backend_default();
     t.threads = 1;
     t.dct_scale = 1;
     snprintf(t.opt, sizeof t.opt, "sgd");

@@ -84,10 +84,10 @@ static void print_help(FILE *out) {
             "      --save-train-probs EPOCH   after EPOCH, the model's probabilities on\n"
             "                         its own training images (DIR/runR/train_probs.csv)\n"
             "      --width-div N      divide every width by N (quick experiments)\n"
-            "      --backend NAME     kernels: blas (default: im2col + OpenBLAS), dnnl\n"
-            "                         (oneDNN convolutions, when built with libdnnl-dev;\n"
-            "                         run it with OMP_WAIT_POLICY=passive), or reference\n"
-            "                         (plain loops, the tests' truth)\n"
+            "      --backend NAME     kernels: dnnl (oneDNN convolutions; the default in\n"
+            "                         builds with libdnnl-dev), blas (im2col + OpenBLAS;\n"
+            "                         the default otherwise), or reference (plain loops,\n"
+            "                         the tests' truth)\n"
             "      --no-dct-scale     decode JPEGs at full size, as the reference\n"
             "      --skip-bad         drop unreadable images, with a count\n"
             "      --fashion-mnist-dir DIR\n"
@@ -431,7 +431,7 @@ static const struct option LONGOPTS[] = {
 static void defaults(TrainArgs *a) {
     memset(a, 0, sizeof *a);
     model_config_default(&a->t.model, "xresnet50");
-    a->t.backend = backend_blas();
+    a->t.backend = backend_default();
     a->t.bs = 64;
     a->t.epochs = 5;
     a->t.threads = 1;

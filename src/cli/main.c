@@ -2,6 +2,7 @@
  * it the remaining arguments; each returns the process exit code. */
 #include "cli/cli.h"
 
+#include "nn/backend.h"
 #include "util/fileio.h"
 
 #include <stdio.h>
@@ -77,7 +78,8 @@ int main(int argc, char **argv) {
         return EXIT_CODE_OK;
     }
     if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "-V") == 0) {
-        printf("noisette %s\n", NOISETTE_VERSION);
+        printf("noisette %s\nbackends: reference blas%s (default %s)\n", NOISETTE_VERSION,
+               backend_dnnl() ? " dnnl" : "", backend_default()->name);
         return EXIT_CODE_OK;
     }
 

@@ -22,6 +22,14 @@ const Backend *backend_by_name(const char *name) {
     return NULL;
 }
 
+const Backend *backend_default(void) {
+#ifdef NOISETTE_HAVE_DNNL
+    return backend_dnnl();
+#else
+    return backend_blas();
+#endif
+}
+
 #ifndef NOISETTE_HAVE_DNNL
 /* This build has no oneDNN: CMake did not find libdnnl-dev. */
 const Backend *backend_dnnl(void) {

@@ -76,6 +76,9 @@ const Backend *backend_dnnl(void);
  * "dnnl" in a build without oneDNN. */
 const Backend *backend_by_name(const char *name);
 
+/* The fastest backend this build has: dnnl with oneDNN, else blas. */
+const Backend *backend_default(void);
+
 /* Fills g's output size from its input, kernel, stride and padding. */
 void conv_geom_finish(ConvGeom *g);
 void pool_geom_finish(PoolGeom *g);

@@ -20,6 +20,7 @@
 
 #define EMA_BETA        0.98    /* fastai's smoothed training loss (spec §9.2) */
 #define HISTORY_FIELDS  5       /* train, valid loss, accuracy, top-5, seconds */
+#define HISTORY_FLOATS  (2 * HISTORY_FIELDS)    /* each double as two floats */
 #define TOP_K           5
 #define MODEL_STREAM    (1ULL << 62)
 #define PEER_STREAM     (MODEL_STREAM + 1)
@@ -87,7 +88,7 @@ typedef struct {
     Loader            *prune;       /* truncated GCE: training images, not augmented */
     ParamList          extra;       /* loss EMA and history, saved with the model */
     Param             *ema;         /* [value, count] */
-    Param             *history;     /* epochs x HISTORY_FIELDS */
+    Param             *history;     /* epochs x HISTORY_FLOATS */
     float             *dlogits;
     char               desc[320], ckpt[4096];
     uint64_t           step;
@@ -263,7 +264,7 @@ static int run_setup(Run *r, const TrainConfig *cfg, const Dataset *d) {
                        cfg->bs);
 
     /* What a checkpoint holds beyond the model: the loss EMA, the history. */
-    int ema_shape[1] = {2}, hist_shape[2] = {cfg->epochs, HISTORY_FIELDS};
+    int ema_shape[1] = {2}, hist_shape[2] = {cfg->epochs, HISTORY_FLOATS};
     r->ema = param_add(&r->extra, "train.loss_ema", 0, 0, 1, ema_shape);
     r->history = param_add(&r->extra, "train.history", 0, 0, 2, hist_shape);
     r->dlogits = malloc((size_t)cfg->bs * (size_t)cfg->model.n_out * sizeof *r->dlogits);
@@ -631,19 +632,33 @@ static int write_probs(Run *r) {
 
 /* ---- the run ------------------------------------------------------------- */
 
+/* The history keeps each statistic as a float and the float of what that
+ * leaves out (48 bits together), so that a resumed run prints and records
+ * the earlier epochs exactly as the uninterrupted run did: one float
+ * alone moved a printed sixth decimal now and then. */
+static void store_double(float *h, double v) {
+    h[0] = (float)v;
+    h[1] = isfinite(v) ? (float)(v - (double)h[0]) : 0.0f;
+}
+
+static double load_double(const float *h) {
+    return (double)h[0] + (double)h[1];
+}
+
 static void record(Run *r, int epoch, const EpochStats *s) {
-    float *h = r->history->data + (size_t)epoch * HISTORY_FIELDS;
-    h[0] = (float)s->train_loss;
-    h[1] = (float)s->valid_loss;
-    h[2] = (float)s->accuracy;
-    h[3] = (float)s->top5;
-    h[4] = (float)s->seconds;
+    float *h = r->history->data + (size_t)epoch * HISTORY_FLOATS;
+    store_double(h, s->train_loss);
+    store_double(h + 2, s->valid_loss);
+    store_double(h + 4, s->accuracy);
+    store_double(h + 6, s->top5);
+    store_double(h + 8, s->seconds);
 }
 
 static void replay_history(const Run *r, int epochs, TrainResult *res) {
     for (int e = 0; e < epochs; e++) {
-        const float *h = r->history->data + (size_t)e * HISTORY_FIELDS;
-        EpochStats s = {h[0], h[1], h[2], h[3], h[4], 0};
+        const float *h = r->history->data + (size_t)e * HISTORY_FLOATS;
+        EpochStats s = {load_double(h), load_double(h + 2), load_double(h + 4),
+                        load_double(h + 6), load_double(h + 8), 0};
         res->epochs[e] = s;
         train_print_row(r->cfg->table, e, &s);
     }
