@@ -460,14 +460,14 @@ static DnnlEntry *entry_get(DnnlContext *ctx, ConvPass pass, DnnlLayout layout, 
 
 /* ---- running a convolution ------------------------------------------------ */
 
-/* LIMITATION: libgomp reads OMP_WAIT_POLICY once, as it loads, before
- * main, so this backend cannot choose how oneDNN's OpenMP threads wait.
- * Unset, they spin after every kernel, taking the cores from OpenBLAS's
- * threads (this backend runs BLAS kernels too), from the data loader and
- * from other jobs: on a shared 2-core machine xresnet18 then trained at
- * 10-11 images/s instead of 19 with OMP_WAIT_POLICY=passive. The backend
- * warns once; a launcher that sets it and re-executes itself would lift
- * this. */
+/* libgomp reads OMP_WAIT_POLICY once, as it loads, before main, so this
+ * backend cannot choose how oneDNN's OpenMP threads wait. Unset, they
+ * spin after every kernel, taking the cores from OpenBLAS's threads (this
+ * backend runs BLAS kernels too), from the data loader and from other
+ * jobs: on a shared 2-core machine xresnet18 then trained at 10-11
+ * images/s instead of 19 with OMP_WAIT_POLICY=passive. The noisette
+ * program sets it and runs itself again (src/cli/main.c); other programs
+ * linking this backend get a warning once. */
 
 /* oneDNN's OpenMP threads follow OpenBLAS's count (OPENBLAS_NUM_THREADS,
  * else OMP_NUM_THREADS, else all cores), so one setting governs both
@@ -549,6 +549,18 @@ static void conv_blas(ConvPass pass, const ConvGeom *g, const float *in0, const 
         be->conv2d_backward_weight(g, in0, in1, out);
 }
 
+/* oneDNN 2.6's 1x1 backward weight on channels-last activations with a
+ * stride above 1 first copies the strided input into a workspace sized
+ * for whole channel blocks (8 on AVX2, 16 on AVX-512); with fewer
+ * channels per group than a multiple of the block it writes past it, and
+ * the result depends on what lies there: on 2 threads here a 4-channel
+ * case came out wrong about one run in two (oneDNN issue 6035 reports
+ * hangs and crashes too). Such calls run in the blocked layout. */
+static int rtus_unsafe(ConvPass pass, const ConvGeom *g) {
+    return pass == CONV_PASS_BACKWARD_WEIGHT && g->k == 1 && g->stride > 1
+           && (g->ci / g->groups) % 16 != 0;
+}
+
 /* One kernel call: the BLAS kernel where the default layout chooses it,
  * else the thread's cached primitive for this shape, or the BLAS kernel
  * when oneDNN cannot run it. */
@@ -557,6 +569,8 @@ static void conv_run(ConvPass pass, const ConvGeom *g, const float *in0, const f
     int choice = atomic_load(&layout_forced);
     if (choice == DNNL_LAYOUT_AUTO)
         choice = choose_auto(pass, g);
+    if (choice == DNNL_LAYOUT_NHWC && rtus_unsafe(pass, g))
+        choice = DNNL_LAYOUT_BLOCKED;
     if (choice == CHOICE_BLAS) {
         conv_blas(pass, g, in0, in1, out);
         return;
