@@ -61,9 +61,16 @@ static void print_help(FILE *out) {
  * policy, noisette runs itself again with the passive one; if that cannot
  * be done it goes on as it is. */
 static void exec_with_passive_wait(char **argv) {
-    if (getenv("OMP_WAIT_POLICY") || setenv("OMP_WAIT_POLICY", "passive", 1) != 0)
+    char self[4096];
+    if (getenv("OMP_WAIT_POLICY"))
         return;
-    execv("/proc/self/exe", argv);
+    /* The program's own path, so that ps and pgrep still call it noisette. */
+    ssize_t len = readlink("/proc/self/exe", self, sizeof self - 1);
+    if (len <= 0 || (size_t)len >= sizeof self - 1 ||
+        setenv("OMP_WAIT_POLICY", "passive", 1) != 0)
+        return;
+    self[len] = '\0';
+    execv(self, argv);
 }
 
 int main(int argc, char **argv) {
