@@ -620,7 +620,8 @@ int cmd_train(int argc, char **argv) {
         free(data);
         return rc < 0 ? cli_report(rc) : EXIT_CODE_OK;
     }
-    a.t.progress = isatty(STDERR_FILENO) && log_get_level() >= LOG_LEVEL_INFO;
+    a.t.progress = log_get_level() < LOG_LEVEL_INFO ? 0
+                   : isatty(STDERR_FILENO) ? PROGRESS_BAR : PROGRESS_LINES;
     char results[4200];
     if (!a.results) {
         snprintf(results, sizeof results, "%s/results.jsonl", a.t.out_dir);

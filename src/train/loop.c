@@ -111,6 +111,7 @@ typedef struct {
     int                has_peer;
     float             *loss_a, *loss_b, *w_a, *w_b, *dlogits_b;
     int               *order;
+    double             progress_at; /* when the last progress line was printed */
 } Run;
 
 static void run_free(Run *r) {
@@ -316,14 +317,27 @@ static int run_checkpoint(Run *r, int load, uint64_t epoch) {
 
 /* ---- phases ---------------------------------------------------------------- */
 
-static void progress(const Run *r, int epoch, int i, int n, double t0) {
+static void progress(Run *r, int epoch, int i, int n, double t0) {
     if (!r->cfg->progress)
         return;
-    double elapsed = now() - t0, rate = elapsed > 0 ? (double)i * r->cfg->bs / elapsed : 0;
+    double t = now(), elapsed = t - t0;
+    double rate = elapsed > 0 ? (double)i * r->cfg->bs / elapsed : 0;
     double eta = i ? elapsed * (n - i) / i : 0;
     float ema = r->ema->data[0], k = r->ema->data[1];
+    double loss = k > 0 ? ema / (1 - pow(EMA_BETA, k)) : 0.0;
+    if (r->cfg->progress == PROGRESS_LINES) {
+        /* A line now and then, none at the end: the table's row follows. */
+        if (i == 1 || i == n)
+            r->progress_at = t;
+        if (t - r->progress_at < PROGRESS_LINE_SECONDS)
+            return;
+        r->progress_at = t;
+        fprintf(stderr, "  epoch %d/%d  batch %d/%d  %.1f img/s  eta %.0fs  loss %.4f\n",
+                epoch + 1, r->cfg->epochs, i, n, rate, eta, loss);
+        return;
+    }
     fprintf(stderr, "\r  epoch %d/%d  %d/%d  %.1f img/s  eta %.0fs  loss %.4f   ", epoch + 1,
-            r->cfg->epochs, i, n, rate, eta, k > 0 ? ema / (1 - pow(EMA_BETA, k)) : 0.0);
+            r->cfg->epochs, i, n, rate, eta, loss);
     if (i == n)
         fputs("\r\033[K", stderr);
 }

@@ -61,8 +61,15 @@ typedef struct {
     const int32_t *probs_items;
     int            n_probs_items;
     const char    *probs_path;
-    int            progress;        /* draw a progress bar on stderr */
+    int            progress;        /* on stderr: PROGRESS_BAR on a terminal,
+                                     * PROGRESS_LINES otherwise, or 0 */
 } TrainConfig;
+
+/* TrainConfig.progress: a bar redrawn in place, or a plain line every
+ * PROGRESS_LINE_SECONDS (for logs and batch jobs). */
+#define PROGRESS_BAR          1
+#define PROGRESS_LINES        2
+#define PROGRESS_LINE_SECONDS 30.0
 
 typedef struct {
     double train_loss;      /* smoothed as the reference (EMA 0.98, debiased) */
