@@ -107,33 +107,32 @@ static void mish_backward_span(const float *x, const float *dy, float *dx, size_
  * Mish:    y = x * tanh(sp(x)), sp(x) = ln(1 + e^x) (x when x > 20);
  *          dx += dy * (tanh(sp) + x * sigmoid(x) * (1 - tanh(sp)^2))
  *          (Misra 2019, "Mish"; fastai's MishJitAutoFn backward). */
+void activation_span(ActKind act, const float *x, float *y, size_t n) {
+    switch (act) {
+    case ACT_NONE:
+        if (y != x)
+            memmove(y, x, n * sizeof *y);
+        break;
+    case ACT_RELU:
+        for (size_t i = 0; i < n; i++)
+            y[i] = x[i] > 0.0f ? x[i] : 0.0f;
+        break;
+    case ACT_MISH: mish_forward_span(x, y, n); break;
+    case ACT_SIGMOID:
+        for (size_t i = 0; i < n; i++)
+            y[i] = sigmoid(x[i]);
+        break;
+    }
+}
+
 void activation_forward(ActKind act, const Tensor *x, Tensor *y) {
     size_t n = tensor_numel(x);
     assert(tensor_numel(y) == n);
     const float *xd = x->data;
     float *yd = y->data;
-    switch (act) {
-    case ACT_NONE:
-        NN_PARALLEL_FOR_N(n)
-        for (size_t i = 0; i < n; i++)
-            yd[i] = xd[i];
-        break;
-    case ACT_RELU:
-        NN_PARALLEL_FOR_N(n)
-        for (size_t i = 0; i < n; i++)
-            yd[i] = xd[i] > 0.0f ? xd[i] : 0.0f;
-        break;
-    case ACT_MISH:
-        NN_PARALLEL_FOR_N(n)
-        for (size_t i = 0; i < n; i += SPAN)
-            mish_forward_span(xd + i, yd + i, n - i < SPAN ? n - i : SPAN);
-        break;
-    case ACT_SIGMOID:
-        NN_PARALLEL_FOR_N(n)
-        for (size_t i = 0; i < n; i++)
-            yd[i] = sigmoid(xd[i]);
-        break;
-    }
+    NN_PARALLEL_FOR_N(n)
+    for (size_t i = 0; i < n; i += SPAN)
+        activation_span(act, xd + i, yd + i, n - i < SPAN ? n - i : SPAN);
 }
 
 void activation_backward(ActKind act, const Tensor *x, const Tensor *y, const Tensor *dy,

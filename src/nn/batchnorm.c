@@ -131,8 +131,9 @@ static void forward_train(BatchNorm *l, const Tensor *x, Tensor *y) {
     }
 }
 
-/* Evaluation: y = g * (x - run_mean) / sqrt(run_var + eps) + b. */
-static void forward_eval(const BatchNorm *l, const Tensor *x, Tensor *y) {
+/* Evaluation: y = g * (x - run_mean) / sqrt(run_var + eps) + b, then act
+ * on each plane while it is in cache (ACT_NONE: none). */
+static void forward_eval(const BatchNorm *l, const Tensor *x, ActKind act, Tensor *y) {
     size_t plane = (size_t)x->h * x->w;
     NN_PARALLEL_FOR_N(tensor_numel(x))
     for (int c = 0; c < l->c; c++) {
@@ -143,8 +144,15 @@ static void forward_eval(const BatchNorm *l, const Tensor *x, Tensor *y) {
             size_t off = ((size_t)n * x->c + c) * plane;
             for (size_t i = 0; i < plane; i++)
                 y->data[off + i] = x->data[off + i] * scale + shift;
+            if (act != ACT_NONE)
+                activation_span(act, y->data + off, y->data + off, plane);
         }
     }
+}
+
+void batchnorm_forward_eval_act(const BatchNorm *l, const Tensor *x, ActKind act, Tensor *y) {
+    assert(x->c == l->c && tensor_numel(y) == tensor_numel(x));
+    forward_eval(l, x, act, y);
 }
 
 void batchnorm_forward(BatchNorm *l, const Tensor *x, Tensor *y, int train) {
@@ -153,7 +161,7 @@ void batchnorm_forward(BatchNorm *l, const Tensor *x, Tensor *y, int train) {
         assert(y->data != x->data);     /* the backward pass reads x */
         forward_train(l, x, y);
     } else {
-        forward_eval(l, x, y);
+        forward_eval(l, x, ACT_NONE, y);
     }
 }
 

@@ -64,11 +64,19 @@ typedef enum {
     ACT_SIGMOID
 } ActKind;
 
-/* y = act(x) elementwise (y may be x for ReLU and sigmoid, not for Mish). */
+/* y = act(x) elementwise, y may be x (Mish's backward needs x, though). */
 void activation_forward(ActKind act, const Tensor *x, Tensor *y);
+/* The same on n floats, on the calling thread (y may be x). */
+void activation_span(ActKind act, const float *x, float *y, size_t n);
 /* dx += dy * act'(x); uses x (the input) and y (the output) as needed. */
 void activation_backward(ActKind act, const Tensor *x, const Tensor *y, const Tensor *dy,
                          Tensor *dx);
+
+/* Evaluation-mode batch norm and the activation after it in one pass over
+ * memory (batchnorm.c): each N x C plane normalised into y, then act
+ * applied to it while it is in cache. The same bits as batchnorm_forward
+ * (train 0) followed by activation_forward. */
+void batchnorm_forward_eval_act(const BatchNorm *l, const Tensor *x, ActKind act, Tensor *y);
 
 /* ---- pool.c: max, average, global average ------------------------------ */
 

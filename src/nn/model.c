@@ -40,19 +40,19 @@ int model_add_node(Model *m, NodeKind kind, const char *name, int in0, int in1, 
     return m->n_nodes++;
 }
 
-/* ---- gradient buffers ---------------------------------------------------- */
+/* ---- shared buffers --------------------------------------------------------- */
 
-/* The plan: a pool of buffers, each free or held by one node's gradient. */
+/* A plan of shared buffers: each free or held by one node's array. */
 typedef struct {
     size_t *cap;
     int    *busy;
     int     n;
-} GradPool;
+} BufPool;
 
 /* A free buffer for need floats: the smallest free one that is large
  * enough, else the largest free one grown to need, else a new one. Returns
  * its index, or -1 when out of memory. */
-static int grad_pool_take(GradPool *p, size_t need) {
+static int pool_take(BufPool *p, size_t need) {
     int fit = -1, largest = -1;
     for (int b = 0; b < p->n; b++) {
         if (p->busy[b])
@@ -74,15 +74,40 @@ static int grad_pool_take(GradPool *p, size_t need) {
     return b;
 }
 
+static int pool_new(BufPool *p, int n) {
+    *p = (BufPool){calloc((size_t)n, sizeof *p->cap), calloc((size_t)n, sizeof *p->busy), 0};
+    return p->cap && p->busy ? ERR_OK : err_set(ERR_NOMEM, "out of memory");
+}
+
+/* Allocates the planned buffers into *bufs (*n_bufs of them, *floats in
+ * all) and frees the plan. */
+static int pool_allocate(BufPool *p, float ***bufs, int *n_bufs, size_t *floats) {
+    int rc = ERR_OK;
+    *bufs = calloc((size_t)(p->n ? p->n : 1), sizeof **bufs);
+    if (!*bufs)
+        rc = err_set(ERR_NOMEM, "out of memory");
+    for (int b = 0; rc == ERR_OK && b < p->n; b++) {
+        (*bufs)[b] = calloc(p->cap[b], sizeof(float));
+        if (!(*bufs)[b])
+            rc = err_set(ERR_NOMEM, "out of memory for %zu floats", p->cap[b]);
+        *n_bufs = b + 1;
+    }
+    *floats = 0;
+    for (int b = 0; b < p->n; b++)
+        *floats += p->cap[b];
+    free(p->cap), free(p->busy);
+    return rc;
+}
+
 /* Walks the backward pass in its order: a node's gradient takes a buffer
  * when its first writer (its last consumer, or itself for the logits and
  * for a node nothing reads) runs and gives it back after its own backward.
  * Then allocates the buffers and points each node's dy into its own. */
-int model_plan_gradients(Model *m) {
+static int plan_gradients(Model *m) {
     int n = m->n_nodes;
-    GradPool p = {calloc((size_t)n, sizeof *p.cap), calloc((size_t)n, sizeof *p.busy), 0};
+    BufPool p;
     int *owner = malloc((size_t)n * sizeof *owner);
-    if (!p.cap || !p.busy || !owner) {
+    if (pool_new(&p, n) < 0 || !owner) {
         free(p.cap), free(p.busy), free(owner);
         return err_set(ERR_NOMEM, "out of memory");
     }
@@ -94,38 +119,110 @@ int model_plan_gradients(Model *m) {
         if (nd->kind == NODE_INPUT)
             continue;
         if (owner[i] < 0) {
-            owner[i] = grad_pool_take(&p, tensor_numel(&nd->dy));
+            owner[i] = pool_take(&p, tensor_numel(&nd->dy));
             nd->zero_self = i != n - 1;     /* the logits' gradient is copied in */
         }
         for (int k = 0; k < 2; k++) {
             int in = nd->in[k];
             if (in < 0 || m->nodes[in].kind == NODE_INPUT || owner[in] >= 0)
                 continue;
-            owner[in] = grad_pool_take(&p, tensor_numel(&m->nodes[in].dy));
+            owner[in] = pool_take(&p, tensor_numel(&m->nodes[in].dy));
             nd->zero_in[k] = 1;
         }
         p.busy[owner[i]] = 0;
     }
 
-    /* Allocate, then lend. */
-    int rc = ERR_OK;
-    m->grad_bufs = calloc((size_t)(p.n ? p.n : 1), sizeof *m->grad_bufs);
-    if (!m->grad_bufs)
-        rc = err_set(ERR_NOMEM, "out of memory");
-    for (int b = 0; rc == ERR_OK && b < p.n; b++) {
-        m->grad_bufs[b] = calloc(p.cap[b], sizeof(float));
-        if (!m->grad_bufs[b])
-            rc = err_set(ERR_NOMEM, "out of memory for gradients (%zu floats)", p.cap[b]);
-        m->n_grad_bufs = b + 1;
-    }
+    int rc = pool_allocate(&p, &m->grad_bufs, &m->n_grad_bufs, &m->grad_floats);
     for (int i = 0; rc == ERR_OK && i < n; i++)
         if (owner[i] >= 0)
             m->nodes[i].dy.data = m->grad_bufs[owner[i]];
-    m->grad_floats = 0;
-    for (int b = 0; b < p.n; b++)
-        m->grad_floats += p.cap[b];
-    free(p.cap), free(p.busy), free(owner);
+    free(owner);
     return rc;
+}
+
+/* Whether the backward pass reads node i's output: its own backward does
+ * for ReLU and the sigmoid (they differentiate through their output), and
+ * a consumer's does when it reads its input (convolution, batch norm,
+ * Mish, linear, scale, attention; not an add, a pooling window or a
+ * global average). The loss reads the logits. */
+static int output_needed(const Model *m, int i) {
+    const Node *nd = &m->nodes[i];
+    if (i == m->n_nodes - 1 || nd->kind == NODE_INPUT ||
+        (nd->kind == NODE_ACT && (nd->act == ACT_RELU || nd->act == ACT_SIGMOID)))
+        return 1;
+    for (int j = i + 1; j < m->n_nodes; j++) {
+        const Node *c = &m->nodes[j];
+        if (c->in[0] != i && c->in[1] != i)
+            continue;
+        if (c->kind == NODE_ACT ? c->act == ACT_MISH
+                                : c->kind != NODE_ADD && c->kind != NODE_POOL &&
+                                  c->kind != NODE_GAP)
+            return 1;
+    }
+    return 0;
+}
+
+/* Outputs the backward pass does not read (e.g. the last batch norm of a
+ * residual branch, read only by the add) live from their node's forward to
+ * their last reader's, so they share buffers too: a walk of the forward
+ * pass hands them out and takes them back as the gradient plan does. */
+static int plan_outputs(Model *m) {
+    int n = m->n_nodes;
+    BufPool p;
+    int *owner = malloc((size_t)n * sizeof *owner), *last = malloc((size_t)n * sizeof *last);
+    if (pool_new(&p, n) < 0 || !owner || !last) {
+        free(p.cap), free(p.busy), free(owner), free(last);
+        return err_set(ERR_NOMEM, "out of memory");
+    }
+    for (int i = 0; i < n; i++)
+        owner[i] = -1, last[i] = i;
+    for (int j = 0; j < n; j++)
+        for (int k = 0; k < 2; k++)
+            if (m->nodes[j].in[k] >= 0)
+                last[m->nodes[j].in[k]] = j;
+
+    for (int i = 1; i < n; i++) {
+        if (!output_needed(m, i))
+            owner[i] = pool_take(&p, tensor_numel(&m->nodes[i].y));
+        for (int k = 0; k < 2; k++) {
+            int in = m->nodes[i].in[k];
+            if (in >= 0 && owner[in] >= 0 && last[in] == i)
+                p.busy[owner[in]] = 0;
+        }
+        if (owner[i] >= 0 && last[i] == i)
+            p.busy[owner[i]] = 0;
+    }
+
+    int rc = pool_allocate(&p, &m->out_bufs, &m->n_out_bufs, &m->out_floats);
+    for (int i = 0; rc == ERR_OK && i < n; i++)
+        if (owner[i] >= 0) {
+            free(m->nodes[i].y.data);
+            m->nodes[i].y.data = m->out_bufs[owner[i]];
+            m->nodes[i].y_shared = 1;
+        }
+    free(owner), free(last);
+    return rc;
+}
+
+/* A batch norm read by the activation after it and by nothing else: in
+ * evaluation the pair runs as one pass (batchnorm_forward_eval_act). */
+static void plan_fusion(Model *m) {
+    for (int i = 0; i + 1 < m->n_nodes; i++) {
+        Node *bn = &m->nodes[i], *act = &m->nodes[i + 1];
+        if (bn->kind != NODE_BN || act->kind != NODE_ACT || act->in[0] != i)
+            continue;
+        int readers = 0;
+        for (int j = i + 1; j < m->n_nodes; j++)
+            readers += (m->nodes[j].in[0] == i) + (m->nodes[j].in[1] == i);
+        bn->fuse_act = act->fused = readers == 1;
+    }
+    m->fuse_eval = 1;
+}
+
+int model_plan(Model *m) {
+    plan_fusion(m);
+    int rc = plan_outputs(m);
+    return rc < 0 ? rc : plan_gradients(m);
 }
 
 size_t model_gradient_floats(const Model *m) {
@@ -133,7 +230,8 @@ size_t model_gradient_floats(const Model *m) {
 }
 
 static void node_free(Node *nd) {
-    free(nd->y.data);
+    if (!nd->y_shared)
+        free(nd->y.data);
     switch (nd->kind) {
     case NODE_BN: batchnorm_free(&nd->u.bn); break;
     case NODE_POOL: pool2d_free(&nd->u.pool); break;
@@ -149,6 +247,9 @@ void model_free(Model *m) {
     for (int b = 0; b < m->n_grad_bufs; b++)
         free(m->grad_bufs[b]);
     free(m->grad_bufs);
+    for (int b = 0; b < m->n_out_bufs; b++)
+        free(m->out_bufs[b]);
+    free(m->out_bufs);
     param_list_free(&m->params);
     param_list_free(&m->buffers);
     memset(m, 0, sizeof *m);
@@ -172,8 +273,16 @@ static void node_forward(Model *m, Node *nd, int train) {
     switch (nd->kind) {
     case NODE_INPUT: case NODE_KIND_COUNT: break;
     case NODE_CONV: conv2d_forward(&nd->u.conv, m->be, x, &nd->y); break;
-    case NODE_BN: batchnorm_forward(&nd->u.bn, x, &nd->y, train); break;
-    case NODE_ACT: activation_forward(nd->act, x, &nd->y); break;
+    case NODE_BN:
+        if (!train && nd->fuse_act && m->fuse_eval)
+            batchnorm_forward_eval_act(&nd->u.bn, x, nd[1].act, &nd[1].y);
+        else
+            batchnorm_forward(&nd->u.bn, x, &nd->y, train);
+        break;
+    case NODE_ACT:
+        if (train || !nd->fused || !m->fuse_eval)
+            activation_forward(nd->act, x, &nd->y);
+        break;
     case NODE_POOL: pool2d_forward(&nd->u.pool, m->be, x, &nd->y); break;
     case NODE_GAP: global_avgpool_forward(x, &nd->y); break;
     case NODE_LINEAR: linear_forward(&nd->u.linear, m->be, x, &nd->y); break;

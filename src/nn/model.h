@@ -7,7 +7,7 @@
  * backward in reverse, every node adding its input gradients into its
  * producers'. A node's output gradient is needed only from the backward
  * of its last consumer to its own, so the gradients share a few buffers,
- * planned once when the model is built (model_plan_gradients): a training
+ * planned once when the model is built (model_plan): a training
  * step allocates nothing, and the gradients take the memory of the widest
  * moment of the backward pass instead of one copy of every output. */
 #ifndef NOISETTE_NN_MODEL_H
@@ -43,6 +43,11 @@ typedef struct {
                              * only */
     unsigned char zero_in[2];   /* backward: zero input k's gradient first */
     unsigned char zero_self;    /* backward: no consumer wrote dy; zero it first */
+    unsigned char fuse_act;     /* BN read only by the ACT after it: in evaluation
+                                 * it writes that node's output, act applied */
+    unsigned char fused;        /* that ACT: nothing to do in evaluation */
+    unsigned char y_shared;     /* y borrows a shared buffer: an output the
+                                 * backward pass never reads */
     ActKind  act;           /* NODE_ACT */
     double   flops;         /* per image: 2 x multiply-adds of this node */
     union {
@@ -73,6 +78,12 @@ typedef struct {
     float        **grad_bufs;       /* the shared gradient buffers */
     int            n_grad_bufs;
     size_t         grad_floats;     /* their total size */
+    float        **out_bufs;        /* the shared buffers of outputs that backward
+                                     * does not read (model_plan) */
+    int            n_out_bufs;
+    size_t         out_floats;
+    int            fuse_eval;       /* 1 (set by model_plan): evaluation runs each
+                                     * fuse_act pair as one pass; 0 for tests */
     double        *profile;         /* NULL, or NODE_KIND_COUNT x 2 seconds that
                                      * forward ([k][0]) and backward ([k][1])
                                      * add each node's time to, by kind */
@@ -123,8 +134,11 @@ int model_add_node(Model *m, NodeKind kind, const char *name, int in0, int in1, 
                    int w);
 
 /* For builders, once every node is added: gives each node's gradient a
- * shared buffer (see above). 0 or ERR_NOMEM. */
-int model_plan_gradients(Model *m);
+ * shared buffer (see above), and each output that the backward pass does
+ * not read (a residual branch's last batch norm, read only by the add)
+ * one too, for its forward lifetime; marks the batch norms that
+ * evaluation runs together with their activation. 0 or ERR_NOMEM. */
+int model_plan(Model *m);
 
 /* Floats held by the shared gradient buffers (for bench/ and tests). */
 size_t model_gradient_floats(const Model *m);

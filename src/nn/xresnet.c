@@ -363,7 +363,7 @@ int model_build(Model *m, const ModelConfig *cfg, int max_n, int size, const Bac
     Builder b = {m, rng, cfg->width_div};
     int rc = build(&b, a);
     if (rc >= 0)
-        rc = model_plan_gradients(m);
+        rc = model_plan(m);
     if (rc < 0)
         model_free(m);
     return rc;

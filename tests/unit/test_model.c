@@ -319,7 +319,8 @@ static void test_golden_xse_resnext50_sa(void **state) {
 }
 
 /* The shared gradient buffers: xresnet50's take less than a fifth of the
- * memory of one gradient per node, and since every buffer is reused dirty,
+ * memory of one gradient per node (its outputs that backward never reads
+ * share buffers too), and since every buffer is reused dirty,
  * a second backward pass from zeroed parameter gradients must give the
  * first one's gradients bit for bit (a buffer not zeroed when a new node
  * takes it would add stale values). */
@@ -331,10 +332,18 @@ static void test_gradient_buffers(void **state) {
     rng_seed(&rng, 5);
     model_config_default(&cfg, "xresnet50");
     assert_int_equal(model_build(&m, &cfg, 2, 64, backend_reference(), &rng), 0);
-    size_t outputs = 0;
-    for (int i = 1; i < m.n_nodes; i++)
+    size_t outputs = 0, shared = 0;
+    for (int i = 1; i < m.n_nodes; i++) {
         outputs += tensor_numel(&m.nodes[i].y);
+        if (m.nodes[i].y_shared)
+            shared += tensor_numel(&m.nodes[i].y);
+    }
     assert_true(model_gradient_floats(&m) * 5 < outputs);
+
+    /* The residual branches' last batch norms (read only by the adds)
+     * share a few buffers: a tenth of all outputs, in a third of that. */
+    assert_true(shared * 10 > outputs);
+    assert_true(m.out_floats * 3 < shared);
     model_free(&m);
 
     model_config_default(&cfg, "xse_resnext50");
@@ -369,6 +378,40 @@ static void test_gradient_buffers(void **state) {
     }
     free(first);
     model_free(&m);
+}
+
+/* Evaluation runs each batch norm with the activation after it in one
+ * pass; the logits are those of the two passes apart, bit for bit, with
+ * Mish and with ReLU, once the running statistics have moved. */
+static void test_eval_fusion(void **state) {
+    (void)state;
+    ActKind acts[] = {ACT_MISH, ACT_RELU};
+    for (int a = 0; a < 2; a++) {
+        ModelConfig cfg;
+        model_config_default(&cfg, "xse_resnext50");
+        cfg.sa = 1;
+        cfg.width_div = 16;
+        cfg.act = acts[a];
+        Model m;
+        Rng rng;
+        rng_seed(&rng, 8);
+        assert_int_equal(model_build(&m, &cfg, 3, 32, backend_blas(), &rng), 0);
+        int fused = 0;
+        for (int i = 0; i < m.n_nodes; i++)
+            fused += m.nodes[i].fuse_act;
+        assert_true(fused >= 30);
+        float x[3 * 3 * 32 * 32], logits[2][30];
+        for (size_t i = 0; i < sizeof x / sizeof x[0]; i++)
+            x[i] = (float)rng_normal(&rng);
+        model_forward(&m, x, 3, 1);     /* moves the running statistics */
+        for (int f = 0; f < 2; f++) {
+            m.fuse_eval = f;
+            model_forward(&m, x, 3, 0);
+            memcpy(logits[f], model_logits(&m)->data, sizeof logits[f]);
+        }
+        assert_memory_equal(logits[0], logits[1], sizeof logits[0]);
+        model_free(&m);
+    }
 }
 
 /* A model, its buffers and its optimizer through a checkpoint and back:
@@ -446,6 +489,7 @@ int main(void) {
         cmocka_unit_test(test_whole_model_gradient),
         cmocka_unit_test(test_build_errors),
         cmocka_unit_test(test_gradient_buffers),
+        cmocka_unit_test(test_eval_fusion),
         cmocka_unit_test(test_checkpoint_round_trip),
         cmocka_unit_test(test_golden_xresnet18),
         cmocka_unit_test(test_golden_xse_resnext50_sa),
