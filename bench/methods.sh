@@ -8,9 +8,14 @@
 # Usage: bench/methods.sh [BUILD_DIR] [OUT_DIR]
 #   environment: METHODS="ls ce sce ..." NOISE="0 25 50" SEEDS="1 2"
 #                EPOCHS=5 LIMIT=12000 THREADS=2
-# Runs already in OUT_DIR/results.jsonl are not run again, so an
-# interrupted sweep continues where it stopped. The whole sweep is 66 runs
-# of a few minutes each (SAM and co-teaching twice that) on 2 cores.
+#                RESULTS=bench/results/methods.jsonl
+# Each finished run appends its results line, tagged with the method, to
+# RESULTS and its name to RESULTS with .done for .jsonl; runs named there
+# are not run again, so an interrupted sweep (or one spread over several
+# sittings) continues where it stopped. The run folders (checkpoints) go
+# to OUT_DIR. Every method runs with the first seed before any runs with
+# the second. The whole sweep is 72 runs of about 4 minutes each (SAM and
+# co-teaching twice that) on 2 cores.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -23,8 +28,9 @@ limit=${LIMIT:-12000}
 threads=${THREADS:-2}
 noisette=$build/noisette
 [ -x "$noisette" ] || { echo "methods: build noisette first ($noisette)" >&2; exit 1; }
-mkdir -p "$out"
-results=$out/results.jsonl
+results=${RESULTS:-$here/bench/results/methods.jsonl}
+done_list=${results%.jsonl}.done
+mkdir -p "$out" "$(dirname "$results")"
 
 # name: the flags that select the method (label-smoothing CE is the
 # reference's loss and the row every other is compared with).
@@ -46,10 +52,12 @@ methods=${METHODS:-ls ce sce gce tgce taylor bitempered nce_rce mixup sam elr co
 
 for m in $methods; do
     [ -n "${FLAGS[$m]+x}" ] || { echo "methods: unknown method $m" >&2; exit 1; }
-    for p in $noise; do
-        for s in $seeds; do
+done
+for s in $seeds; do
+    for m in $methods; do
+        for p in $noise; do
             tag="\"method\":\"$m\",\"pct\":$p,\"seed\":$s"
-            if [ -f "$out/done.txt" ] && grep -qF "$tag" "$out/done.txt"; then
+            if [ -f "$done_list" ] && grep -qF "$tag" "$done_list"; then
                 continue
             fi
             echo "== $m, noise $p%, seed $s" >&2
@@ -61,7 +69,7 @@ for m in $methods; do
             # The run's line, tagged with the method's name.
             tail -n 1 "$out/run_${m}_p${p}_s$s.jsonl" |
                 sed "s/^{/{\"bench_method\":\"$m\",/" >>"$results"
-            echo "{$tag}" >>"$out/done.txt"
+            echo "{$tag}" >>"$done_list"
         done
     done
 done
