@@ -21,6 +21,7 @@ packages=(
     libarchive-dev      # noisette get: unpacking the .tgz archives safely
     libssl-dev          # noisette get: MD5 checks of the archives (libcrypto's EVP)
     libcairo2-dev       # noisette plot and audit --png: PNG figures (src/report/plot.c)
+    libopenmpi-dev openmpi-bin  # data-parallel training under mpirun (src/train/dist.c)
     dataset-fashion-mnist   # the embedded default dataset (demo, tests)
     python3-pil python3-numpy   # fake image trees and Pillow fixtures (tests, tools)
 )

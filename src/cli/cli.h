@@ -36,6 +36,11 @@ int cmd_mislabeled(int argc, char **argv);
  * for the ErrCode rc (usage errors -> 2, the rest -> 1). */
 int cli_report(int rc);
 
+/* get_resolve_data (get/get.h) for a command that may run on several MPI
+ * ranks: rank 0 first, since it may download, then the others, which
+ * find the files on the same machine or a shared cache. */
+int cli_resolve_data(const char *name, int size, int offline, char **data);
+
 /* Prints "noisette CMD: MESSAGE" and a pointer to --help; returns 2. */
 int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

@@ -7,11 +7,17 @@
  * and picks its layouts there); the next --steps are timed one by one and
  * the median is reported, so that a moment of load elsewhere on the
  * machine moves the result little. Evaluation is the forward pass in
- * inference mode, timed the same way. */
+ * inference mode, timed the same way.
+ *
+ * Under mpirun (train/dist.h) --bs is the global batch: each rank steps
+ * on its share with the gradients averaged as noisette train does, every
+ * step starting together, and rank 0 reports; the all-reduce of the whole
+ * gradient is also timed alone. */
 #include "cli/cli.h"
 
 #include "nn/backend.h"
 #include "nn/model.h"
+#include "train/dist.h"
 #include "train/loss.h"
 #include "train/optim.h"
 #include "util/err.h"
@@ -62,6 +68,10 @@ static void print_help(FILE *out) {
             "GFLOP/s counts 2 x the multiply-adds of convolutions, linear layers and\n"
             "attention: a training step as 3 x the forward pass.\n"
             "\n"
+            "mpirun -n R noisette bench train ... runs the step on R ranks, --bs being\n"
+            "the global batch, and also times the all-reduce of the gradients alone\n"
+            "(docs/distributed.md).\n"
+            "\n"
             "Exit codes: 0 done, 1 failed, 2 bad usage.\n",
             BENCH_DEFAULT_ARCH, BENCH_DEFAULT_SIZE, BENCH_DEFAULT_BS, BENCH_DEFAULT_STEPS);
 }
@@ -101,10 +111,19 @@ typedef struct {
     int       *y;
     int        n;
     double     loss_opt_s;  /* the last step's loss and optimizer time */
+    GradSync  *gs;          /* several ranks: the gradient averaging */
+    double     wait_s;      /* the last step's wait for it after backward */
 } Bench;
+
+/* Several ranks start each timed piece together. */
+static void barrier(void) {
+    double v = 0;
+    dist_allreduce_sum(&v, 1);
+}
 
 /* One training step; returns its wall time. */
 static double train_step(Bench *b) {
+    barrier();
     double t0 = now_s();
     model_forward(&b->m, b->x, b->n, 1);
     double t1 = now_s();
@@ -115,13 +134,26 @@ static double train_step(Bench *b) {
     double t2 = now_s();
     model_backward(&b->m, b->dz);
     double t3 = now_s();
-    optimizer_step(b->opt);
+    if (b->gs)
+        gradsync_finish(b->gs);
     double t4 = now_s();
-    b->loss_opt_s = (t2 - t1) + (t4 - t3);
-    return t4 - t0;
+    optimizer_step(b->opt);
+    double t5 = now_s();
+    b->loss_opt_s = (t2 - t1) + (t5 - t4);
+    b->wait_s = t4 - t3;
+    return t5 - t0;
+}
+
+/* The all-reduce of every gradient alone, no backward pass to hide it. */
+static double allreduce_alone(Bench *b) {
+    barrier();
+    double t0 = now_s();
+    gradsync_finish(b->gs);
+    return now_s() - t0;
 }
 
 static double eval_step(Bench *b) {
+    barrier();
     double t0 = now_s();
     model_forward(&b->m, b->x, b->n, 0);
     return now_s() - t0;
@@ -163,6 +195,7 @@ static int bench_setup(Bench *b, const ModelConfig *cfg, int bs, int size, const
 }
 
 static void bench_free(Bench *b) {
+    gradsync_free(b->gs);
     optimizer_free(b->opt);
     model_free(&b->m);
     free(b->x), free(b->dz), free(b->y);
@@ -203,7 +236,10 @@ static void print_profile(const Bench *b, const double *prof, double step, FILE 
 
 static int run(const ModelConfig *cfg, int bs, int size, const Backend *be, int steps, int json) {
     Bench b;
-    int rc = bench_setup(&b, cfg, bs, size, be);
+    int ranks = dist_size();
+    int rc = bench_setup(&b, cfg, bs / ranks, size, be);
+    if (rc == ERR_OK && ranks > 1 && !(b.gs = gradsync_new(&b.m, 4u << 20)))
+        rc = ERR_NOMEM;
     if (rc < 0) {
         bench_free(&b);
         return cli_report(rc);
@@ -217,6 +253,10 @@ static int run(const ModelConfig *cfg, int bs, int size, const Backend *be, int 
     const char *wait = getenv("OMP_WAIT_POLICY");
     log_info("bench train: %s, %d px, batch %d, backend %s, %d threads, OMP_WAIT_POLICY %s",
              desc, size, bs, be->name, threads, wait ? wait : "unset");
+    char ranks_text[64] = "";
+    if (ranks > 1)
+        snprintf(ranks_text, sizeof ranks_text, " x %d ranks (batch %d each)", ranks,
+                 bs / ranks);
 
     /* Training: a warm-up step, then the timed ones. */
     double *t = malloc((size_t)steps * sizeof *t);
@@ -232,7 +272,14 @@ static int run(const ModelConfig *cfg, int bs, int size, const Backend *be, int 
         log_info("training step %d/%d: %.3f s", i + 1, steps, t[i]);
     }
     long long heap_growth = heap_in_use() - heap0;
-    double train_s = median(t, steps), rss = peak_rss_mib();
+    double train_s = median(t, steps), rss = peak_rss_mib(), wait_s = b.wait_s;
+
+    /* Several ranks: the gradients' all-reduce alone. */
+    double reduce_s = 0;
+    for (int i = 0; ranks > 1 && i < steps; i++)
+        t[i] = allreduce_alone(&b);
+    if (ranks > 1)
+        reduce_s = median(t, steps);
 
     /* One more step, profiled by layer kind. */
     double prof[2 * NODE_KIND_COUNT] = {0};
@@ -248,22 +295,31 @@ static int run(const ModelConfig *cfg, int bs, int size, const Backend *be, int 
     free(t);
 
     double gflop = model_flops(&b.m) * 1e-9;
-    printf("bench train %s, %d px, batch %d, backend %s, %d threads\n", desc, size, bs,
-           be->name, threads);
+    printf("bench train %s, %d px, batch %d, backend %s, %d threads%s\n", desc, size, bs,
+           be->name, threads, ranks_text);
     printf("  training step  %7.3f s  %8.1f images/s  %7.1f GFLOP/s  (first step %.3f s)\n",
            train_s, bs / train_s, 3 * gflop * bs / train_s, first);
     printf("  evaluation     %7.3f s  %8.1f images/s  %7.1f GFLOP/s\n", eval_s, bs / eval_s,
            gflop * bs / eval_s);
     printf("  peak RSS after training steps %.0f MiB; heap growth after the first step: "
            "%lld bytes\n", rss, heap_growth);
+    size_t n_grad = 0;
+    for (int i = 0; i < b.m.params.n; i++)
+        n_grad += b.m.params.items[i]->numel;
+    double grad_mib = (double)n_grad * sizeof(float) / (1 << 20);
+    if (ranks > 1)
+        printf("  gradients %.1f MiB: all-reduce alone %.3f s; after the backward pass "
+               "a step waited %.3f s for it\n", grad_mib, reduce_s, wait_s);
     print_profile(&b, prof, prof_step, stdout, 0);
     if (json) {
         printf("{\"arch\":\"%s\",\"model\":\"%s\",\"size\":%d,\"bs\":%d,\"backend\":\"%s\","
                "\"threads\":%d,\"train_step_s\":%.6f,\"train_images_per_s\":%.3f,"
                "\"eval_step_s\":%.6f,\"eval_images_per_s\":%.3f,\"gflop_per_image\":%.6f,"
-               "\"peak_rss_mib\":%.1f,\"heap_growth_bytes\":%lld,\"profile\":{",
+               "\"peak_rss_mib\":%.1f,\"heap_growth_bytes\":%lld,\"ranks\":%d,"
+               "\"gradient_mib\":%.3f,\"allreduce_s\":%.6f,\"allreduce_wait_s\":%.6f,"
+               "\"profile\":{",
                cfg->arch, desc, size, bs, be->name, threads, train_s, bs / train_s, eval_s,
-               bs / eval_s, gflop, rss, heap_growth);
+               bs / eval_s, gflop, rss, heap_growth, ranks, grad_mib, reduce_s, wait_s);
         print_profile(&b, prof, prof_step, stdout, 1);
         printf("}}\n");
     }
@@ -325,6 +381,9 @@ int cmd_bench_train(int argc, char **argv) {
         return cli_usage_error("bench", "bench train takes no arguments, only options");
     if (steps > BENCH_STEPS_MAX)
         return cli_usage_error("bench", "--steps: at most %d", BENCH_STEPS_MAX);
+    if (bs % dist_size() != 0)
+        return cli_usage_error("bench", "--bs %d is the global batch; it must divide among the "
+                               "%d ranks", bs, dist_size());
     cli_set_verbosity(0, quiet);
 
     const Backend *be = backend_by_name(backend);

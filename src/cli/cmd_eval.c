@@ -3,7 +3,6 @@
 #include "cli/train_loss.h"
 
 #include "data/dataset.h"
-#include "get/get.h"
 #include "train/loop.h"
 #include "util/err.h"
 
@@ -93,7 +92,7 @@ int cmd_eval(int argc, char **argv) {
     char *data = NULL;
     int rc = train_config_from_checkpoint(t.resume, &t);
     if (rc == ERR_OK)
-        rc = get_resolve_data(argv[optind + 1], t.size, offline, &data);
+        rc = cli_resolve_data(argv[optind + 1], t.size, offline, &data);
     dopt.data = data;
     Dataset d;
     if (rc == ERR_OK)

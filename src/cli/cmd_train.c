@@ -5,8 +5,8 @@
 #include "cli/train_methods.h"
 
 #include "data/dataset.h"
-#include "get/get.h"
 #include "labels/class_names.h"
+#include "train/dist.h"
 #include "train/loop.h"
 #include "util/err.h"
 #include "util/fileio.h"
@@ -90,6 +90,8 @@ static void print_help(FILE *out) {
             "                         the tests' truth)\n"
             "      --no-dct-scale     decode JPEGs at full size, as the reference\n"
             "      --skip-bad         drop unreadable images, with a count\n"
+            "      --sync-bn          under mpirun: batch-norm statistics over the global\n"
+            "                         batch (default: each rank's own, as PyTorch DDP)\n"
             "      --fashion-mnist-dir DIR\n"
             "      --offline          never download: a dataset name must be in the cache\n"
             "  -q, --quiet            only the table and errors\n"
@@ -97,6 +99,10 @@ static void print_help(FILE *out) {
             "\n");
     methods_help(out);
     fprintf(out,
+            "\n"
+            "Several processes or machines: mpirun -n R noisette train ... trains on R\n"
+            "ranks, --bs being the global batch (docs/distributed.md). SIGUSR1, which\n"
+            "mpirun passes on, stops a run with a checkpoint as Ctrl-C does.\n"
             "\n"
             "Exit codes: 0 done (or interrupted with a checkpoint), 1 failed, 2 bad usage.\n");
 }
@@ -179,6 +185,10 @@ static json_t *run_config_json(const TrainArgs *a, int unit) {
     }
     if (a->probs_epoch)
         json_object_set_new(c, "save_train_probs", json_integer(a->probs_epoch));
+    if (dist_size() > 1) {
+        json_object_set_new(c, "ranks", json_integer(dist_size()));
+        json_object_set_new(c, "sync_bn", json_boolean(a->t.sync_bn));
+    }
     return c;
 }
 
@@ -319,7 +329,7 @@ static int run_unit(TrainArgs *a, const Dataset *d, int unit, double *acc, int *
 
     TrainResult res;
     rc = train_run(&t, d, &res);
-    if (rc == ERR_OK || res.n_epochs > 0) {
+    if (dist_rank() == 0 && (rc == ERR_OK || res.n_epochs > 0)) {
         json_t *obj = result_json(a, unit, &res);
         int wrc = append_result(a->results, obj);
         json_decref(obj);
@@ -373,7 +383,8 @@ enum {
     OPT_OPT, OPT_ARCH, OPT_ACT, OPT_POOL, OPT_SA, OPT_SYM, OPT_RUNS, OPT_FP16, OPT_LOSS,
     OPT_SEED, OPT_THREADS, OPT_LIMIT, OPT_LABELS, OPT_OUT, OPT_RESULTS, OPT_RESUME,
     OPT_WIDTH, OPT_BACKEND, OPT_NO_DCT, OPT_SKIP_BAD, OPT_FMNIST, OPT_WOOF, OPT_OFFLINE,
-    OPT_FOLDS, OPT_PROBS, OPT_SH, OPT_BETA, OPT_DUMP, OPT_META, OPT_REPRO, OPT_GPU
+    OPT_FOLDS, OPT_PROBS, OPT_SH, OPT_BETA, OPT_DUMP, OPT_META, OPT_REPRO, OPT_GPU,
+    OPT_SYNC_BN
 };
 
 static const struct option LONGOPTS[] = {
@@ -420,6 +431,7 @@ static const struct option LONGOPTS[] = {
     {"repro", no_argument, NULL, OPT_REPRO},
     {"gpu", required_argument, NULL, OPT_GPU},
     {"save-train-probs", required_argument, NULL, OPT_PROBS},
+    {"sync-bn", no_argument, NULL, OPT_SYNC_BN},
     TRAIN_LOSS_LONGOPTS,
     TRAIN_METHOD_LONGOPTS,
     {"quiet", no_argument, NULL, 'q'},
@@ -496,6 +508,39 @@ static const char *dataset_family(const Dataset *d) {
     return set ? set : "folder";
 }
 
+/* Several ranks must run the same program on the same data and labels:
+ * the version, the configuration of the results file (without the paths,
+ * which may differ between machines) and the training labels, compared
+ * by hash. 0, or an error on every rank. */
+static int check_ranks_agree(const TrainArgs *a, const Dataset *d) {
+    if (dist_size() < 2)
+        return ERR_OK;
+    json_t *c = run_config_json(a, 0);
+    json_object_del(c, "data");
+    json_object_del(c, "labels");
+    json_object_set_new(c, "version", json_string(NOISETTE_VERSION));
+    json_object_set_new(c, "train_images", json_integer(d->n[SPLIT_TRAIN]));
+    json_object_set_new(c, "valid_images", json_integer(d->n[SPLIT_VALID]));
+    uint64_t h = 0;
+    for (int i = 0; i < d->n[SPLIT_TRAIN]; i++)
+        h = h * 31 + (uint64_t)d->label[SPLIT_TRAIN][i];
+    json_object_set_new(c, "labels_hash", json_integer((json_int_t)(h >> 1)));
+    char *text = json_dumps(c, JSON_COMPACT | JSON_SORT_KEYS);
+    json_decref(c);
+    if (!text)
+        return err_set(ERR_NOMEM, "out of memory");
+    int rc = dist_check_same("the program version, configuration or training labels", text);
+    free(text);
+    if (rc < 0) {
+        char why[ERR_MSG_MAX];
+        snprintf(why, sizeof why, "%s", err_msg());
+        err_set(rc, "%s: every rank must run the same noisette with the same options on the "
+                "same data (compare noisette --version and the command line on each machine)",
+                why);
+    }
+    return rc;
+}
+
 /* A switch the reference also accepts as "--sa 1" / "--sa 0". */
 static int switch_value(int argc, char **argv) {
     if (optind < argc && (strcmp(argv[optind], "0") == 0 || strcmp(argv[optind], "1") == 0))
@@ -565,6 +610,7 @@ static int parse_one(TrainArgs *a, int opt, int argc, char **argv) {
     case OPT_FOLDS: return cli_parse_int("train", "--folds", optarg, 2, &a->folds);
     case OPT_PROBS: return cli_parse_int("train", "--save-train-probs", optarg, 1,
                                          &a->probs_epoch);
+    case OPT_SYNC_BN: t->sync_bn = 1; return 0;
     case 'q': log_set_level(LOG_LEVEL_ERROR); return 0;
     case 'h': print_help(stdout); return -1;
     default: return cli_try_help("train");
@@ -592,6 +638,9 @@ int cmd_train(int argc, char **argv) {
         mrc = loss_options_check(&a.t.loss, a.loss_flags);
     if (mrc)
         return mrc;
+    if (a.t.bs % dist_size() != 0)
+        return cli_usage_error("train", "--bs %d is the global batch; it must divide among the "
+                               "%d ranks", a.t.bs, dist_size());
     char name[64];
     if ((mrc = woof_name(&a, argv[optind], name, sizeof name)))
         return mrc;
@@ -600,7 +649,7 @@ int cmd_train(int argc, char **argv) {
      * --size), fetched if missing; then the dataset at the chosen noise
      * level. Fashion-MNIST is 1 x 28 x 28. */
     char *data;
-    int rc = get_resolve_data(name, a.t.size, a.offline, &data);
+    int rc = cli_resolve_data(name, a.t.size, a.offline, &data);
     if (rc < 0)
         return cli_report(rc);
     a.d.data = data;
@@ -627,7 +676,8 @@ int cmd_train(int argc, char **argv) {
         snprintf(results, sizeof results, "%s/results.jsonl", a.t.out_dir);
         a.results = results;
     }
-    if ((rc = make_dirs(a.t.out_dir)) < 0) {
+    if ((dist_rank() == 0 && (rc = make_dirs(a.t.out_dir)) < 0) ||
+        (rc = check_ranks_agree(&a, &d)) < 0) {
         dataset_free(&d);
         free(data);
         return cli_report(rc);
@@ -641,6 +691,7 @@ int cmd_train(int argc, char **argv) {
         log_info("--fp16: noisette trains in fp32 on the CPU (spec §8); the flag changes nothing");
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
+    signal(SIGUSR1, on_signal);
     rc = run_all(&a, &d);
     dataset_free(&d);
     free(data);

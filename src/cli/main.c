@@ -3,6 +3,9 @@
 #include "cli/cli.h"
 
 #include "nn/backend.h"
+#include "train/dist.h"
+#include "util/err.h"
+#include "util/log.h"
 #include "util/fileio.h"
 
 #include <stdio.h>
@@ -73,6 +76,30 @@ static void exec_with_passive_wait(char **argv) {
     execv(self, argv);
 }
 
+/* Runs a command, as one rank of an MPI job when mpirun started us
+ * (train/dist.h): ranks other than 0 tag their messages, and a rank that
+ * fails ends the whole job, since its peers may be waiting for it. */
+static int run_command(const Command *c, int argc, char **argv) {
+    if (dist_init(&argc, &argv) < 0) {
+        log_error("%s", err_msg());
+        return EXIT_CODE_FAIL;
+    }
+    if (dist_rank() > 0) {
+        /* Rank 0 speaks for the job: the others print only their errors. */
+        char tag[32];
+        snprintf(tag, sizeof tag, "[rank %d] ", dist_rank());
+        log_set_tag(tag);
+        log_set_level(LOG_LEVEL_ERROR);
+        if (!freopen("/dev/null", "w", stdout))
+            log_error("cannot silence stdout; every rank's table follows");
+    }
+    int rc = c->run(argc - 1, argv + 1);
+    if (rc != EXIT_CODE_OK)
+        dist_abort(rc);
+    dist_finalize();
+    return rc;
+}
+
 int main(int argc, char **argv) {
     exec_with_passive_wait(argv);
     if (argc < 2) {
@@ -85,15 +112,15 @@ int main(int argc, char **argv) {
         return EXIT_CODE_OK;
     }
     if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "-V") == 0) {
-        printf("noisette %s\nbackends: reference blas%s (default %s)\n", NOISETTE_VERSION,
-               backend_dnnl() ? " dnnl" : "", backend_default()->name);
+        printf("noisette %s\nbackends: reference blas%s (default %s)\n%s\n", NOISETTE_VERSION,
+               backend_dnnl() ? " dnnl" : "", backend_default()->name, dist_describe());
         return EXIT_CODE_OK;
     }
 
     atomic_install_signal_cleanup();
     for (size_t i = 0; i < N_COMMANDS; i++)
         if (strcmp(cmd, COMMANDS[i].name) == 0)
-            return COMMANDS[i].run(argc - 1, argv + 1);
+            return run_command(&COMMANDS[i], argc, argv);
 
     fprintf(stderr, "noisette: unknown command '%s'\nTry 'noisette --help'.\n", cmd);
     return EXIT_CODE_USAGE;

@@ -1,7 +1,9 @@
 /* Option helpers shared by the subcommands; see cli.h. */
 #include "cli/cli.h"
 
+#include "get/get.h"
 #include "nn/layers.h"
+#include "train/dist.h"
 #include "util/err.h"
 #include "util/log.h"
 
@@ -16,6 +18,21 @@
 int cli_report(int rc) {
     log_error("%s", err_msg());
     return rc == ERR_USAGE ? EXIT_CODE_USAGE : EXIT_CODE_FAIL;
+}
+
+int cli_resolve_data(const char *name, int size, int offline, char **data) {
+    double failed = 0;
+    int rc = ERR_OK;
+    if (dist_rank() == 0) {
+        rc = get_resolve_data(name, size, offline, data);
+        failed = rc < 0;
+    }
+    dist_allreduce_sum(&failed, 1);
+    if (dist_rank() == 0)
+        return rc;
+    if (failed)
+        return err_set(ERR_INVALID, "rank 0 could not find DATA %s", name);
+    return get_resolve_data(name, size, offline, data);
 }
 
 int cli_usage_error(const char *cmd, const char *fmt, ...) {

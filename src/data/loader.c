@@ -69,6 +69,12 @@ static void fill_batch(Loader *l, Worker *w, Slot *slot, int b, int epoch) {
     Batch *bt = &slot->batch;
     int bs = l->opt.batch_size;
     int first = b * bs, last = first + bs < l->n_items ? first + bs : l->n_items;
+    if (l->opt.shard_count > 1) {
+        /* Part r of R: [first + len*r/R, first + len*(r+1)/R). */
+        long len = last - first, r = l->opt.shard_rank, shards = l->opt.shard_count;
+        last = first + (int)(len * (r + 1) / shards);
+        first += (int)(len * r / shards);
+    }
 
     bt->n = 0;
     bt->index = b;
@@ -175,6 +181,10 @@ static int alloc_slots(Loader *l) {
 Loader *loader_new(const Dataset *d, const LoaderOptions *opt) {
     if (opt->batch_size < 1 || opt->threads < 1 || opt->sample.size < 1) {
         err_set(ERR_USAGE, "loader: batch size, threads and image size must be positive");
+        return NULL;
+    }
+    if (opt->shard_count > 1 && (opt->shard_rank < 0 || opt->shard_rank >= opt->shard_count)) {
+        err_set(ERR_USAGE, "loader: shard %d of %d", opt->shard_rank, opt->shard_count);
         return NULL;
     }
     Loader *l = calloc(1, sizeof *l);

@@ -7,7 +7,8 @@
  * reshuffled each epoch and its last partial batch dropped; validation
  * keeps file order and its last partial batch (as the reference). Every
  * sample depends only on (seed, epoch, item), so the batches are the same
- * for any number of threads. */
+ * for any number of threads, and the shards of a batch (one per process of
+ * a data-parallel run) are together the batch of a single process. */
 #ifndef NOISETTE_DATA_LOADER_H
 #define NOISETTE_DATA_LOADER_H
 
@@ -28,6 +29,10 @@ typedef struct {
     const int32_t *subset;      /* only these items of the split (copied), in this
                                  * order; NULL: all (after limit) */
     int        n_subset;
+    /* Data-parallel training (train/dist.h): batch b of the epoch's order
+     * is cut into shard_count contiguous parts and this loader yields part
+     * shard_rank of each. 0 or 1 shards: the whole batch. */
+    int        shard_rank, shard_count;
     SampleSpec sample;
 } LoaderOptions;
 

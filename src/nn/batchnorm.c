@@ -69,9 +69,9 @@ static double lanes_total(const double *acc) {
     return t;
 }
 
-static void channel_moments(const Tensor *x, int c, double *mean, double *var) {
-    size_t plane = (size_t)x->h * x->w, m = (size_t)x->n * plane;
-    size_t body = plane - plane % LANES;
+/* Sum over channel c of x. */
+static double channel_sum(const Tensor *x, int c) {
+    size_t plane = (size_t)x->h * x->w, body = plane - plane % LANES;
     double acc[LANES] = {0}, tail = 0;
     for (int n = 0; n < x->n; n++) {
         const float *x_nc = x->data + ((size_t)n * x->c + c) * plane;
@@ -81,10 +81,13 @@ static void channel_moments(const Tensor *x, int c, double *mean, double *var) {
         for (size_t i = body; i < plane; i++)
             tail += x_nc[i];
     }
-    double mu = (lanes_total(acc) + tail) / (double)m;
+    return lanes_total(acc) + tail;
+}
 
-    double sq[LANES] = {0};
-    tail = 0;
+/* Sum over channel c of (x - mu)^2. */
+static double channel_sqdev(const Tensor *x, int c, double mu) {
+    size_t plane = (size_t)x->h * x->w, body = plane - plane % LANES;
+    double sq[LANES] = {0}, tail = 0;
     for (int n = 0; n < x->n; n++) {
         const float *x_nc = x->data + ((size_t)n * x->c + c) * plane;
         for (size_t i = 0; i < body; i += LANES)
@@ -93,8 +96,7 @@ static void channel_moments(const Tensor *x, int c, double *mean, double *var) {
         for (size_t i = body; i < plane; i++)
             tail += (x_nc[i] - mu) * (x_nc[i] - mu);
     }
-    *mean = mu;
-    *var = (lanes_total(sq) + tail) / (double)m;
+    return lanes_total(sq) + tail;
 }
 
 /* Training, per channel c over M values (biased var; unbiased var*M/(M-1)):
@@ -103,32 +105,69 @@ static void channel_moments(const Tensor *x, int c, double *mean, double *var) {
  *   run_mean = 0.9*run_mean + 0.1*mu;  run_var = 0.9*run_var + 0.1*var*M/(M-1)
  * (torch.nn.BatchNorm2d.) With M = 1 PyTorch refuses to train; here the
  * unbiased variance falls back to the biased one (0). */
+static void normalise_channel(BatchNorm *l, const Tensor *x, Tensor *y, int c, double mean,
+                              double var, double m) {
+    size_t plane = (size_t)x->h * x->w;
+    l->mean[c] = (float)mean;
+    l->rstd[c] = (float)(1.0 / sqrt(var + BN_EPS));
+
+    /* Normalise, scale and shift. */
+    float mu = l->mean[c], rstd = l->rstd[c];
+    float g = l->weight->data[c], b = l->bias->data[c];
+    for (int n = 0; n < x->n; n++) {
+        size_t off = ((size_t)n * x->c + c) * plane;
+        const float *xs = x->data + off;
+        float *ys = y->data + off;
+        for (size_t i = 0; i < plane; i++)
+            ys[i] = g * ((xs[i] - mu) * rstd) + b;
+    }
+
+    /* Running estimates. */
+    double bessel = m > 1 ? m / (m - 1) : 1.0;
+    float *rm = &l->running_mean->data[c], *rv = &l->running_var->data[c];
+    *rm = (1.0f - BN_MOMENTUM) * *rm + BN_MOMENTUM * (float)mean;
+    *rv = (1.0f - BN_MOMENTUM) * *rv + BN_MOMENTUM * (float)(var * bessel);
+}
+
 static void forward_train(BatchNorm *l, const Tensor *x, Tensor *y) {
     size_t plane = (size_t)x->h * x->w, m = (size_t)x->n * plane;
-    double bessel = m > 1 ? (double)m / (double)(m - 1) : 1.0;
     NN_PARALLEL_FOR_N(m * (size_t)l->c)
     for (int c = 0; c < l->c; c++) {
-        double mean, var;
-        channel_moments(x, c, &mean, &var);
-        l->mean[c] = (float)mean;
-        l->rstd[c] = (float)(1.0 / sqrt(var + BN_EPS));
-
-        /* Normalise, scale and shift. */
-        float mu = l->mean[c], rstd = l->rstd[c];
-        float g = l->weight->data[c], b = l->bias->data[c];
-        for (int n = 0; n < x->n; n++) {
-            size_t off = ((size_t)n * x->c + c) * plane;
-            const float *xs = x->data + off;
-            float *ys = y->data + off;
-            for (size_t i = 0; i < plane; i++)
-                ys[i] = g * ((xs[i] - mu) * rstd) + b;
-        }
-
-        /* Running estimates. */
-        float *rm = &l->running_mean->data[c], *rv = &l->running_var->data[c];
-        *rm = (1.0f - BN_MOMENTUM) * *rm + BN_MOMENTUM * (float)mean;
-        *rv = (1.0f - BN_MOMENTUM) * *rv + BN_MOMENTUM * (float)(var * bessel);
+        double mean = channel_sum(x, c) / (double)m;
+        normalise_channel(l, x, y, c, mean, channel_sqdev(x, c, mean) / (double)m, (double)m);
     }
+}
+
+/* The same over the batches of every process: the count and the channel
+ * sums are summed over them, then the squared deviations from the common
+ * mean (two passes, as above). sums: [count, sum_c..., sqdev_c...]. */
+static void forward_train_sync(BatchNorm *l, const Tensor *x, Tensor *y) {
+    size_t m = (size_t)x->n * x->h * x->w;
+    double *sum = l->sums + 1, *sqdev = l->sums + 1 + l->c;
+    l->sums[0] = (double)m;
+    NN_PARALLEL_FOR_N(m * (size_t)l->c)
+    for (int c = 0; c < l->c; c++)
+        sum[c] = channel_sum(x, c);
+    l->sync.fn(l->sync.ctx, l->sums, l->c + 1);
+    l->count = l->sums[0];
+    NN_PARALLEL_FOR_N(m * (size_t)l->c)
+    for (int c = 0; c < l->c; c++)
+        sqdev[c] = channel_sqdev(x, c, sum[c] / l->count);
+    l->sync.fn(l->sync.ctx, sqdev, l->c);
+    NN_PARALLEL_FOR_N(m * (size_t)l->c)
+    for (int c = 0; c < l->c; c++)
+        normalise_channel(l, x, y, c, sum[c] / l->count, sqdev[c] / l->count, l->count);
+}
+
+int batchnorm_set_sync(BatchNorm *l, BnSync sync) {
+    free(l->sums);
+    l->sums = NULL;
+    l->sync = sync;
+    if (sync.fn && !(l->sums = malloc((2 * (size_t)l->c + 1) * sizeof *l->sums))) {
+        l->sync.fn = NULL;
+        return err_set(ERR_NOMEM, "out of memory");
+    }
+    return ERR_OK;
 }
 
 /* Evaluation: y = g * (x - run_mean) / sqrt(run_var + eps) + b, then act
@@ -159,7 +198,10 @@ void batchnorm_forward(BatchNorm *l, const Tensor *x, Tensor *y, int train) {
     assert(x->c == l->c && tensor_numel(y) == tensor_numel(x));
     if (train) {
         assert(y->data != x->data);     /* the backward pass reads x */
-        forward_train(l, x, y);
+        if (l->sync.fn)
+            forward_train_sync(l, x, y);
+        else
+            forward_train(l, x, y);
     } else {
         forward_eval(l, x, ACT_NONE, y);
     }
@@ -169,51 +211,89 @@ void batchnorm_forward(BatchNorm *l, const Tensor *x, Tensor *y, int train) {
  *   dxh = dy*g;  dg += sum(dy*xh);  db += sum(dy)
  *   dx += rstd/M * (M*dxh - sum(dxh) - xh*sum(dxh*xh))
  * (differentiating xh through mu and var of the same batch). */
+
+/* Sums over channel c of dy and of dy*xh, in lanes as channel_sum. */
+static void grad_sums(const BatchNorm *l, const Tensor *x, const Tensor *dy, int c,
+                      double *sum_dy, double *sum_dy_xh) {
+    size_t plane = (size_t)dy->h * dy->w, body = plane - plane % LANES;
+    float mu = l->mean[c], rstd = l->rstd[c];
+    double acc_dy[LANES] = {0}, acc_dy_xh[LANES] = {0}, s_dy = 0, s_dy_xh = 0;
+    for (int n = 0; n < dy->n; n++) {
+        size_t off = ((size_t)n * dy->c + c) * plane;
+        const float *xs = x->data + off, *g = dy->data + off;
+        for (size_t i = 0; i < body; i += LANES)
+            for (int j = 0; j < LANES; j++) {
+                acc_dy[j] += g[i + j];
+                acc_dy_xh[j] += (double)g[i + j] * ((xs[i + j] - mu) * rstd);
+            }
+        for (size_t i = body; i < plane; i++) {
+            s_dy += g[i];
+            s_dy_xh += (double)g[i] * ((xs[i] - mu) * rstd);
+        }
+    }
+    *sum_dy = s_dy + lanes_total(acc_dy);
+    *sum_dy_xh = s_dy_xh + lanes_total(acc_dy_xh);
+}
+
+/* With dxh = g*dy: sum(dxh) = g*sum_dy, sum(dxh*xh) = g*sum_dy_xh. */
+static void channel_dx(const BatchNorm *l, const Tensor *x, const Tensor *dy, Tensor *dx, int c,
+                       double sum_dy, double sum_dy_xh, double m) {
+    size_t plane = (size_t)dy->h * dy->w;
+    float mu = l->mean[c], rstd = l->rstd[c];
+    float k = l->weight->data[c] * rstd;
+    float mean_dy = (float)(sum_dy / m), mean_dy_xh = (float)(sum_dy_xh / m);
+    for (int n = 0; n < dy->n; n++) {
+        size_t off = ((size_t)n * dy->c + c) * plane;
+        const float *xs = x->data + off, *g = dy->data + off;
+        float *d = dx->data + off;
+        for (size_t i = 0; i < plane; i++)
+            d[i] += k * (g[i] - mean_dy - ((xs[i] - mu) * rstd) * mean_dy_xh);
+    }
+}
+
+/* Synchronised: each process adds its own sums to the parameters'
+ * gradients (the gradient averaging sums those over the processes), and
+ * dx uses the sums over all of them, as the statistics did. */
+static void backward_sync(BatchNorm *l, const Tensor *x, const Tensor *dy, Tensor *dx) {
+    size_t m = (size_t)dy->n * dy->h * dy->w;
+    double *s_dy = l->sums, *s_dy_xh = l->sums + l->c;
+    NN_PARALLEL_FOR_N(m * (size_t)l->c)
+    for (int c = 0; c < l->c; c++) {
+        grad_sums(l, x, dy, c, &s_dy[c], &s_dy_xh[c]);
+        l->weight->grad[c] += (float)s_dy_xh[c];
+        l->bias->grad[c] += (float)s_dy[c];
+    }
+    if (!dx)
+        return;
+    l->sync.fn(l->sync.ctx, l->sums, 2 * l->c);
+    NN_PARALLEL_FOR_N(m * (size_t)l->c)
+    for (int c = 0; c < l->c; c++)
+        channel_dx(l, x, dy, dx, c, s_dy[c], s_dy_xh[c], l->count);
+}
+
 void batchnorm_backward(BatchNorm *l, const Tensor *x, const Tensor *dy, Tensor *dx) {
     assert(dy->c == l->c && tensor_numel(dy) == tensor_numel(x));
     assert(!dx || tensor_numel(dx) == tensor_numel(dy));
-    size_t plane = (size_t)dy->h * dy->w, m = (size_t)dy->n * plane;
-    size_t body = plane - plane % LANES;
+    if (l->sync.fn) {
+        backward_sync(l, x, dy, dx);
+        return;
+    }
+    size_t m = (size_t)dy->n * dy->h * dy->w;
     NN_PARALLEL_FOR_N(m * (size_t)l->c)
     for (int c = 0; c < l->c; c++) {
-        /* The two sums, of dy and of dy*xh, in lanes as channel_moments. */
-        float mu = l->mean[c], rstd = l->rstd[c];
-        double acc_dy[LANES] = {0}, acc_dy_xh[LANES] = {0}, sum_dy = 0, sum_dy_xh = 0;
-        for (int n = 0; n < dy->n; n++) {
-            size_t off = ((size_t)n * dy->c + c) * plane;
-            const float *xs = x->data + off, *g = dy->data + off;
-            for (size_t i = 0; i < body; i += LANES)
-                for (int j = 0; j < LANES; j++) {
-                    acc_dy[j] += g[i + j];
-                    acc_dy_xh[j] += (double)g[i + j] * ((xs[i + j] - mu) * rstd);
-                }
-            for (size_t i = body; i < plane; i++) {
-                sum_dy += g[i];
-                sum_dy_xh += (double)g[i] * ((xs[i] - mu) * rstd);
-            }
-        }
-        sum_dy += lanes_total(acc_dy);
-        sum_dy_xh += lanes_total(acc_dy_xh);
+        double sum_dy, sum_dy_xh;
+        grad_sums(l, x, dy, c, &sum_dy, &sum_dy_xh);
         l->weight->grad[c] += (float)sum_dy_xh;
         l->bias->grad[c] += (float)sum_dy;
-        if (!dx)
-            continue;
-
-        /* With dxh = g*dy: sum(dxh) = g*sum_dy, sum(dxh*xh) = g*sum_dy_xh. */
-        float k = l->weight->data[c] * rstd;
-        float mean_dy = (float)(sum_dy / (double)m), mean_dy_xh = (float)(sum_dy_xh / (double)m);
-        for (int n = 0; n < dy->n; n++) {
-            size_t off = ((size_t)n * dy->c + c) * plane;
-            const float *xs = x->data + off, *g = dy->data + off;
-            float *d = dx->data + off;
-            for (size_t i = 0; i < plane; i++)
-                d[i] += k * (g[i] - mean_dy - ((xs[i] - mu) * rstd) * mean_dy_xh);
-        }
+        if (dx)
+            channel_dx(l, x, dy, dx, c, sum_dy, sum_dy_xh, (double)m);
     }
 }
 
 void batchnorm_free(BatchNorm *l) {
     free(l->mean);
     free(l->rstd);
+    free(l->sums);
     l->mean = l->rstd = NULL;
+    l->sums = NULL;
 }

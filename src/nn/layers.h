@@ -38,11 +38,22 @@ void conv2d_backward(const Conv2d *l, const Backend *be, const Tensor *x, const 
 #define BN_EPS      1e-5f
 #define BN_MOMENTUM 0.1f
 
+/* Synchronised batch norm: fn replaces v[0..n) by its sum over the
+ * processes that train together (train/dist.c). fn NULL: each process
+ * uses its own batch's statistics. */
+typedef struct {
+    void (*fn)(void *ctx, double *v, int n);
+    void  *ctx;
+} BnSync;
+
 typedef struct {
     int    c;
     Param *weight, *bias;               /* C each, no weight decay */
     Param *running_mean, *running_var;  /* C buffers: 0 and 1 at set-up */
     float *mean, *rstd;                 /* C: the last training batch's */
+    BnSync sync;
+    double *sums;                       /* 2C + 1 for sync: channel sums, count */
+    double count;                       /* values a channel over all processes */
 } BatchNorm;
 
 /* Registers weight (1, or 0 when zero_weight), bias (0) and the running
@@ -54,6 +65,8 @@ void batchnorm_forward(BatchNorm *l, const Tensor *x, Tensor *y, int train);
 /* x is the input of the last training forward, unchanged since. */
 void batchnorm_backward(BatchNorm *l, const Tensor *x, const Tensor *dy, Tensor *dx);
 void batchnorm_free(BatchNorm *l);
+/* Statistics over the batches of every process of sync (see BnSync). */
+int batchnorm_set_sync(BatchNorm *l, BnSync sync);
 
 /* ---- activation.c: elementwise nonlinearities -------------------------- */
 

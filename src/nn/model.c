@@ -32,6 +32,7 @@ int model_add_node(Model *m, NodeKind kind, const char *name, int in0, int in1, 
     snprintf(nd->name, sizeof nd->name, "%s", name);
     nd->in[0] = in0;
     nd->in[1] = in1;
+    nd->param_begin = m->params.n;     /* the builder adds its parameters next */
     size_t numel = (size_t)m->max_n * (size_t)c * (size_t)h * (size_t)w;
     nd->y = (Tensor){calloc(numel, sizeof(float)), m->max_n, c, h, w};
     nd->dy = (Tensor){NULL, m->max_n, c, h, w};
@@ -362,7 +363,21 @@ void model_backward(Model *m, const float *dlogits) {
         node_backward(m, nd);
         if (m->profile)
             profile_add(m, nd, 1, &t0);
+        if (m->backward_hook)
+            m->backward_hook(m->hook_ctx, i);
     }
+}
+
+void model_set_backward_hook(Model *m, void (*fn)(void *ctx, int node), void *ctx) {
+    m->backward_hook = fn;
+    m->hook_ctx = ctx;
+}
+
+int model_set_bn_sync(Model *m, BnSync sync) {
+    for (int i = 0; i < m->n_nodes; i++)
+        if (m->nodes[i].kind == NODE_BN && batchnorm_set_sync(&m->nodes[i].u.bn, sync) < 0)
+            return ERR_NOMEM;
+    return ERR_OK;
 }
 
 void model_zero_grad(Model *m) {

@@ -49,6 +49,9 @@ typedef struct {
     unsigned char y_shared;     /* y borrows a shared buffer: an output the
                                  * backward pass never reads */
     ActKind  act;           /* NODE_ACT */
+    int      param_begin;   /* index of the node's first parameter in
+                             * Model.params (its own follow, to the next
+                             * node's param_begin) */
     double   flops;         /* per image: 2 x multiply-adds of this node */
     union {
         Conv2d        conv;
@@ -87,6 +90,11 @@ typedef struct {
     double        *profile;         /* NULL, or NODE_KIND_COUNT x 2 seconds that
                                      * forward ([k][0]) and backward ([k][1])
                                      * add each node's time to, by kind */
+    /* Called after each node's backward (node index), when set: from
+     * then on, the gradients of parameters param_begin and later are
+     * final (train/dist.c starts their all-reduce). */
+    void         (*backward_hook)(void *ctx, int node);
+    void          *hook_ctx;
 } Model;
 
 /* Fills cfg with the reference defaults for arch (Mish, AvgPool shortcut,
@@ -117,6 +125,14 @@ const Tensor *model_logits(const Model *m);
 void model_backward(Model *m, const float *dlogits);
 
 void model_zero_grad(Model *m);
+
+/* Installs (fn non-NULL) or removes the backward hook (see Model). */
+void model_set_backward_hook(Model *m, void (*fn)(void *ctx, int node), void *ctx);
+
+/* Makes every batch norm of m compute its training statistics over the
+ * union of the batches of all processes that share sync (nn/layers.h,
+ * BnSync); a NULL sync.fn turns that off. 0 or ERR_NOMEM. */
+int model_set_bn_sync(Model *m, BnSync sync);
 
 /* Forward FLOPs per image (2 x multiply-adds of convolutions, linear
  * layers and attention products). */

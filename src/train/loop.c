@@ -4,6 +4,7 @@
 #include "data/transform.h"
 #include "labels/csv.h"
 #include "train/checkpoint.h"
+#include "train/dist.h"
 #include "train/methods.h"
 #include "train/metrics.h"
 #include "train/schedule.h"
@@ -27,6 +28,7 @@
 #define MIXUP_STREAM    (MODEL_STREAM + 2)
 #define ERASE_STREAM    (MODEL_STREAM + 3)
 #define CKPT_FILE       "checkpoint.ckpt"
+#define BUCKET_BYTES    (4u << 20)  /* gradients per all-reduce (dist.h) */
 
 static volatile sig_atomic_t stop_requested;
 
@@ -52,12 +54,16 @@ static int column_width(int c) {
 }
 
 void train_print_header(FILE *out) {
+    if (!out)
+        return;
     for (int c = 0; c < 6; c++)
         fprintf(out, "%-*s", column_width(c), COLUMNS[c]);
     fputc('\n', out);
 }
 
 void train_print_row(FILE *out, int epoch, const EpochStats *s) {
+    if (!out)
+        return;
     char cells[6][64];
     long secs = (long)s->seconds;
     snprintf(cells[0], sizeof cells[0], "%d", epoch);
@@ -112,9 +118,14 @@ typedef struct {
     float             *loss_a, *loss_b, *w_a, *w_b, *dlogits_b;
     int               *order;
     double             progress_at; /* when the last progress line was printed */
+    /* Data-parallel runs: ranks, this rank's share of a batch, the
+     * gradient averaging, and whether any rank was asked to stop. */
+    int                ranks, rank, local_bs, stop_all;
+    GradSync          *gs;
 } Run;
 
 static void run_free(Run *r) {
+    gradsync_free(r->gs);
     loader_free(r->train);
     loader_free(r->valid);
     loader_free(r->prune);
@@ -153,7 +164,7 @@ static Optimizer *run_optimizer(Run *r, const OptConfig *oc) {
 /* The buffers each method needs, allocated once: a step allocates nothing. */
 static int method_setup(Run *r) {
     const MethodConfig *m = &r->cfg->methods;
-    size_t bs = (size_t)r->cfg->bs, k = (size_t)r->cfg->model.n_out;
+    size_t bs = (size_t)r->local_bs, k = (size_t)r->cfg->model.n_out;
     size_t sample = (size_t)r->cfg->model.c_in * (size_t)r->cfg->size * (size_t)r->cfg->size;
     int ok = 1;
 
@@ -205,28 +216,48 @@ static void run_describe(Run *r) {
     const TrainConfig *cfg = r->cfg;
     model_describe(&r->model, r->desc, sizeof r->desc);
     size_t n = strlen(r->desc);
-    snprintf(r->desc + n, sizeof r->desc - n, " size=%d epochs=%d bs=%d%s%s%s", cfg->size,
-             cfg->epochs, cfg->bs, cfg->methods.elr_lambda > 0 ? " elr" : "",
-             cfg->methods.co_teaching ? " co-teaching" : "",
-             cfg->loss.kind == LOSS_TGCE ? " tgce" : "");
+    n += (size_t)snprintf(r->desc + n, sizeof r->desc - n, " size=%d epochs=%d bs=%d%s%s%s",
+                          cfg->size, cfg->epochs, cfg->bs,
+                          cfg->methods.elr_lambda > 0 ? " elr" : "",
+                          cfg->methods.co_teaching ? " co-teaching" : "",
+                          cfg->loss.kind == LOSS_TGCE ? " tgce" : "");
+    /* A data-parallel run resumes with as many ranks, for the same result. */
+    if (r->ranks > 1 && n < sizeof r->desc)
+        snprintf(r->desc + n, sizeof r->desc - n, " ranks=%d%s", r->ranks,
+                 cfg->sync_bn ? " sync-bn" : "");
 }
 
 static int run_setup(Run *r, const TrainConfig *cfg, const Dataset *d) {
     memset(r, 0, sizeof *r);
     r->cfg = cfg;
     r->d = d;
+    r->ranks = dist_size();
+    r->rank = dist_rank();
+    r->local_bs = cfg->bs / r->ranks;
+    int rc = ERR_OK;
+    if (cfg->bs % r->ranks != 0)
+        return err_set(ERR_USAGE, "--bs %d does not divide among %d ranks", cfg->bs, r->ranks);
+    if (r->ranks > 1 && (cfg->methods.co_teaching || cfg->methods.elr_lambda > 0))
+        return err_set(ERR_USAGE, "co-teaching and ELR do not run on several ranks yet");
 
-    /* Model, optimizer, schedule. */
+    /* Model, optimizer, schedule. The same draws on every rank. */
     Rng rng;
     rng_seed_stream(&rng, cfg->seed, 0, MODEL_STREAM);
-    int rc = model_build(&r->model, &cfg->model, cfg->bs, cfg->size, cfg->backend, &rng);
-    if (rc < 0)
+    if ((rc = model_build(&r->model, &cfg->model, r->local_bs, cfg->size, cfg->backend,
+                          &rng)) < 0)
         return rc;
+    if (r->ranks > 1) {
+        if (!(r->gs = gradsync_new(&r->model, BUCKET_BYTES)))
+            return ERR_NOMEM;
+        if (cfg->sync_bn && (rc = model_set_bn_sync(&r->model,
+                                                    (BnSync){dist_bn_sync, NULL})) < 0)
+            return rc;
+    }
     if (cfg->methods.co_teaching) {
         /* The peer: the same architecture from its own draws, its arrays
          * named peer.* in checkpoints. */
         rng_seed_stream(&rng, cfg->seed, 0, PEER_STREAM);
-        if ((rc = model_build(&r->peer, &cfg->model, cfg->bs, cfg->size, cfg->backend,
+        if ((rc = model_build(&r->peer, &cfg->model, r->local_bs, cfg->size, cfg->backend,
                               &rng)) < 0)
             return rc;
         r->has_peer = 1;
@@ -241,23 +272,30 @@ static int run_setup(Run *r, const TrainConfig *cfg, const Dataset *d) {
         return ERR_INVALID;
     r->sched = schedule_flat_cos(cfg->hyper.lr);
 
-    /* Loaders: augmented training batches, clean validation batches. */
+    /* Loaders: augmented training batches, clean validation batches, each
+     * rank's shard of each; truncated GCE's pass over every training image
+     * runs whole on each rank (its weights are then the same everywhere). */
     LoaderOptions lo = {.split = SPLIT_TRAIN, .batch_size = cfg->bs, .threads = cfg->threads,
                         .layout = LAYOUT_NCHW, .skip_bad = cfg->skip_bad, .limit = cfg->limit,
                         .sample = {.size = cfg->size, .augment = 1,
                                    .crop = d->kind != DATASET_FMNIST,
                                    .dct_scale = cfg->dct_scale, .min_scale = 0.35,
                                    .seed = cfg->seed},
-                        .subset = cfg->train_items, .n_subset = cfg->n_train_items};
+                        .subset = cfg->train_items, .n_subset = cfg->n_train_items,
+                        .shard_rank = r->rank, .shard_count = r->ranks};
     if (!(r->train = loader_new(d, &lo)))
         return ERR_INVALID;
     lo.subset = NULL;
     lo.sample.augment = 0;
     lo.in_order = 1;
+    lo.batch_size = r->local_bs;
+    lo.shard_count = 0;
     if (cfg->loss.kind == LOSS_TGCE && !(r->prune = loader_new(d, &lo)))
         return ERR_INVALID;
     lo.split = SPLIT_VALID;
     lo.limit = 0;
+    lo.batch_size = cfg->bs;
+    lo.shard_count = r->ranks;
     if (!(r->valid = loader_new(d, &lo)))
         return ERR_INVALID;
     if (loader_batches(r->train) == 0)
@@ -308,7 +346,10 @@ static int run_checkpoint(Run *r, int load, uint64_t epoch) {
         return rc;
     Checkpoint ck = {.arch = r->desc, .model = &view, .opt = r->opt, .epoch = epoch,
                      .step = r->step};
-    rc = load ? checkpoint_load(r->cfg->resume, &ck) : checkpoint_save(r->ckpt, &ck);
+    if (load)
+        rc = checkpoint_load(r->cfg->resume, &ck);
+    else if (r->rank == 0)
+        rc = checkpoint_save(r->ckpt, &ck);     /* the ranks hold the same state */
     if (load && rc == ERR_OK)
         r->step = ck.step;
     param_list_view_free(&view);
@@ -401,7 +442,22 @@ static int forward_backward(Run *r, const Batch *b, const float *x, int update_e
         return rc;
     model_zero_grad(&r->model);
     model_backward(&r->model, r->dlogits);
+    if (r->gs)
+        gradsync_finish(r->gs);
     return ERR_OK;
+}
+
+/* Several ranks: the loss of the global batch (the mean of the ranks'
+ * means, their shards being equal), and whether any rank was asked to
+ * stop, agreed by all so that they act alike. */
+static void agree(Run *r, double *loss) {
+    r->stop_all = stop_requested;
+    if (r->ranks < 2)
+        return;
+    double v[2] = {*loss, stop_requested ? 1.0 : 0.0};
+    dist_allreduce_sum(v, 2);
+    *loss = v[0] / r->ranks;
+    r->stop_all = v[1] > 0;
 }
 
 /* Co-teaching (spec §8.1): both networks see the batch; each is trained on
@@ -441,26 +497,30 @@ static int train_step(Run *r, const Batch *b, int epoch, double *loss) {
     const float *x = b->x;
     int rc;
 
+    /* Each rank its own draws; with one rank, the step's. */
+    uint64_t draw = r->step * (uint64_t)r->ranks + (uint64_t)r->rank;
     if (cfg->erase_sh > 0) {
         Rng rng;
-        rng_seed_stream(&rng, cfg->seed, ERASE_STREAM, r->step);
+        rng_seed_stream(&rng, cfg->seed, ERASE_STREAM, draw);
         transform_random_erase(&rng, b->x, b->n, cfg->model.c_in, cfg->size, cfg->erase_sh);
     }
     if (m->co_teaching) {
         if ((rc = coteach_step(r, b, epoch, loss)) < 0)
             return rc;
         optimizer_step(r->opt);
+        agree(r, loss);
         return ERR_OK;
     }
     if (m->mixup > 0) {
         Rng rng;
-        rng_seed_stream(&rng, cfg->seed, MIXUP_STREAM, r->step);
+        rng_seed_stream(&rng, cfg->seed, MIXUP_STREAM, draw);
         size_t sample = (size_t)cfg->model.c_in * (size_t)cfg->size * (size_t)cfg->size;
         mixup_batch(&rng, m->mixup, b->x, b->n, sample, r->lam, r->partner, r->mixed);
         x = r->mixed;
     }
     if ((rc = forward_backward(r, b, x, 1, loss)) < 0)
         return rc;
+    agree(r, loss);
     if (m->sam_rho > 0 && isfinite(*loss)) {
         double second;
         buffers_save(&r->model.buffers, r->buf_saved);
@@ -500,48 +560,76 @@ static int train_epoch(Run *r, int epoch, int first, double *images_per_s) {
                            isnan(loss) ? "NaN" : "infinite", epoch, i, r->ckpt);
         }
         r->step++;
-        images += b->n;
+        images += (long)b->n * r->ranks;
         loader_release(r->train, b);
 
         /* The smoothed loss: v = 0.98 v + 0.02 L over the whole run. */
         r->ema->data[0] = (float)(EMA_BETA * r->ema->data[0] + (1 - EMA_BETA) * loss);
         r->ema->data[1] += 1;
         progress(r, epoch, i + 1, n, t0);
-        if (stop_requested)
+        if (r->stop_all)
             return 1;
     }
     *images_per_s = images / (now() - t0);
     return rc < 0 ? rc : 0;
 }
 
+/* Several ranks: each has counted its shard of the validation set; the
+ * sums over the ranks, on every rank. */
+static int reduce_counts(const Run *r, double *sums, long *class_correct, long *class_total) {
+    int k = r->d->n_classes;
+    if (r->ranks < 2)
+        return ERR_OK;
+    dist_allreduce_sum(sums, 4);
+    if (!class_total)
+        return ERR_OK;
+    double *v = malloc(2 * (size_t)k * sizeof *v);
+    if (!v)
+        return err_set(ERR_NOMEM, "out of memory");
+    for (int j = 0; j < k; j++) {
+        v[j] = (double)class_correct[j];
+        v[k + j] = (double)class_total[j];
+    }
+    dist_allreduce_sum(v, 2 * k);
+    for (int j = 0; j < k; j++) {
+        class_correct[j] = (long)v[j];
+        class_total[j] = (long)v[k + j];
+    }
+    free(v);
+    return ERR_OK;
+}
+
 /* Validation loss, accuracy and top-5; per-class counts when asked. */
 static int validate(Run *r, EpochStats *s, long *class_correct, long *class_total) {
-    double loss_sum = 0;
-    long correct = 0, top = 0, seen = 0;
+    double sums[4] = {0};   /* loss sum, correct, top-k, seen */
     Batch *b;
     int rc = loader_start_epoch(r->valid, 0);
     while (rc >= 0 && (rc = loader_next(r->valid, &b)) > 0) {
         int k = r->cfg->model.n_out;
+        if (b->n == 0) {        /* a rank's empty share of a short last batch */
+            loader_release(r->valid, b);
+            continue;
+        }
         model_forward(&r->model, b->x, b->n, 0);
         const float *z = model_logits(&r->model)->data;
         LossBatch lb = {b->n, k, z, b->y, NULL};
         double loss;
         rc = loss_compute(&r->cfg->loss, &lb, NULL, NULL, &loss);
-        loss_sum += loss * b->n;
-        correct += metrics_count_correct(z, b->y, b->n, k);
+        sums[0] += loss * b->n;
+        sums[1] += metrics_count_correct(z, b->y, b->n, k);
         for (int j = 0; class_total && j < b->n; j++) {
             class_total[b->y[j]]++;
             class_correct[b->y[j]] += metrics_count_correct(z + (size_t)j * k, &b->y[j], 1, k);
         }
-        top += metrics_count_topk(z, b->y, b->n, k, k < TOP_K ? k : TOP_K);
-        seen += b->n;
+        sums[2] += metrics_count_topk(z, b->y, b->n, k, k < TOP_K ? k : TOP_K);
+        sums[3] += b->n;
         loader_release(r->valid, b);
     }
-    if (rc < 0)
+    if (rc < 0 || (rc = reduce_counts(r, sums, class_correct, class_total)) < 0)
         return rc;
-    s->valid_loss = loss_sum / (double)seen;
-    s->accuracy = (double)correct / (double)seen;
-    s->top5 = (double)top / (double)seen;
+    s->valid_loss = sums[0] / sums[3];
+    s->accuracy = sums[1] / sums[3];
+    s->top5 = sums[2] / sums[3];
     return ERR_OK;
 }
 
@@ -585,8 +673,9 @@ static int write_probs(Run *r) {
     const Dataset *d = r->d;
     const LabelTable *t = &d->table;
     int k = cfg->model.n_out;
-    LoaderOptions lo = {.split = SPLIT_TRAIN, .batch_size = cfg->bs, .threads = cfg->threads,
-                        .layout = LAYOUT_NCHW, .skip_bad = cfg->skip_bad, .limit = cfg->limit,
+    LoaderOptions lo = {.split = SPLIT_TRAIN, .batch_size = r->local_bs,
+                        .threads = cfg->threads, .layout = LAYOUT_NCHW,
+                        .skip_bad = cfg->skip_bad, .limit = cfg->limit,
                         .in_order = 1, .subset = cfg->probs_items,
                         .n_subset = cfg->n_probs_items,
                         .sample = {.size = cfg->size, .crop = d->kind != DATASET_FMNIST,
@@ -695,7 +784,15 @@ static int run_epochs(Run *r, TrainResult *res) {
                      "--resume)", e, (unsigned long long)r->step, r->ckpt);
             return run_checkpoint(r, 0, (uint64_t)e);
         }
-        if (rc < 0 || (rc = validate(r, &s, NULL, NULL)) < 0)
+        if (rc < 0)
+            return rc;
+        /* Several ranks: rank 0's running statistics for all (see
+         * dist_broadcast_buffers), then a check that the ranks agree. */
+        if (r->ranks > 1 && !cfg->sync_bn)
+            dist_broadcast_buffers(&r->model);
+        if (r->ranks > 1 && (rc = dist_check_replicas(&r->model, "after an epoch")) < 0)
+            return rc;
+        if ((rc = validate(r, &s, NULL, NULL)) < 0)
             return rc;
         float k = r->ema->data[1];
         s.train_loss = r->ema->data[0] / (1 - pow(EMA_BETA, k));
@@ -706,7 +803,8 @@ static int run_epochs(Run *r, TrainResult *res) {
         train_print_row(cfg->table, e, &s);
         if ((rc = tgce_prune(r, e)) < 0 || (rc = run_checkpoint(r, 0, (uint64_t)e + 1)) < 0)
             return rc;
-        if (cfg->probs_path && e + 1 == cfg->probs_epoch && (rc = write_probs(r)) < 0)
+        if (cfg->probs_path && e + 1 == cfg->probs_epoch && r->rank == 0 &&
+            (rc = write_probs(r)) < 0)
             return rc;
     }
     return ERR_OK;
@@ -726,6 +824,8 @@ int train_run(const TrainConfig *cfg, const Dataset *d, TrainResult *res) {
     int rc = run_setup(&r, cfg, d);
     if (rc == ERR_OK && cfg->resume)
         rc = run_checkpoint(&r, 1, 0);
+    if (rc == ERR_OK && cfg->resume && r.ranks > 1)
+        rc = dist_check_replicas(&r.model, "after loading the checkpoint");
     if (rc == ERR_OK) {
         train_print_header(cfg->table);
         rc = run_epochs(&r, res);

@@ -7,7 +7,11 @@
  * SIGINT or SIGTERM between batches, a checkpoint is written atomically; a
  * run resumed from it ends exactly as an uninterrupted one on the same
  * machine and thread count, because every random draw depends on (seed,
- * epoch, item). A non-finite loss stops the run, the last checkpoint kept. */
+ * epoch, item). A non-finite loss stops the run, the last checkpoint kept.
+ *
+ * Under mpirun (train/dist.h) every rank runs train_run: cfg->bs is the
+ * global batch, each rank trains on its 1/R of it, gradients are averaged
+ * over the ranks, and rank 0 alone writes checkpoints and probabilities. */
 #ifndef NOISETTE_TRAIN_LOOP_H
 #define NOISETTE_TRAIN_LOOP_H
 
@@ -63,6 +67,8 @@ typedef struct {
     const char    *probs_path;
     int            progress;        /* on stderr: PROGRESS_BAR on a terminal,
                                      * PROGRESS_LINES otherwise, or 0 */
+    int            sync_bn;         /* with several ranks (train/dist.h): batch
+                                     * statistics over the global batch */
 } TrainConfig;
 
 /* TrainConfig.progress: a bar redrawn in place, or a plain line every
@@ -106,7 +112,8 @@ int train_config_from_checkpoint(const char *path, TrainConfig *cfg);
 int train_eval(const TrainConfig *cfg, const Dataset *d, EpochStats *s, long *class_correct,
                long *class_total);
 
-/* The reference's table: header, then rows (spec §9.4). */
+/* The reference's table: header, then rows (spec §9.4); nothing when out
+ * is NULL (the ranks other than 0 of a data-parallel run). */
 void train_print_header(FILE *out);
 void train_print_row(FILE *out, int epoch, const EpochStats *s);
 

@@ -5,6 +5,11 @@
 #include <stdio.h>
 
 static LogLevel log_level = LOG_LEVEL_INFO;
+static char log_tag[32];
+
+void log_set_tag(const char *tag) {
+    snprintf(log_tag, sizeof log_tag, "%s", tag ? tag : "");
+}
 
 void log_set_level(LogLevel level) {
     log_level = level;
@@ -17,6 +22,7 @@ LogLevel log_get_level(void) {
 static void log_line(LogLevel level, const char *prefix, const char *fmt, va_list ap) {
     if (level > log_level)
         return;
+    fputs(log_tag, stderr);
     fputs(prefix, stderr);
     vfprintf(stderr, fmt, ap);
     fputc('\n', stderr);

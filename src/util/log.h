@@ -14,6 +14,10 @@ typedef enum {
 void log_set_level(LogLevel level);
 LogLevel log_get_level(void);
 
+/* Text put before every line ("[rank 1] " in a data-parallel run); NULL
+ * or "" for none. */
+void log_set_tag(const char *tag);
+
 /* Each prints one line to stderr when the level allows; a newline is added.
  * Errors and warnings carry a "noisette: error: " / "warning: " prefix. */
 void log_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -1,6 +1,7 @@
 /* The batch loader on Fashion-MNIST: batch counts (drop last in training,
  * keep it in validation), the same batches for any thread count, a new
- * order each epoch, flips that mirror, and normalised statistics. */
+ * order each epoch, flips that mirror, normalised statistics, and the
+ * shards of data-parallel training. */
 #include "test_util.h"
 
 #include "data/dataset.h"
@@ -189,12 +190,60 @@ static void test_normalised_statistics(void **state) {
     epoch_free(&e);
 }
 
+/* Data-parallel shards: R loaders, each yielding its part of every batch,
+ * give together, batch by batch and in rank order, the images, labels and
+ * items of one loader; also for a short last validation batch. */
+static void check_shards(LoaderOptions o, int shards, int epoch) {
+    Epoch whole = run_epoch(&o, epoch);
+    Loader *l[4];
+    assert_true(shards <= 4);
+    for (int r = 0; r < shards; r++) {
+        o.shard_rank = r;
+        o.shard_count = shards;
+        assert_non_null(l[r] = loader_new(&fmnist, &o));
+        assert_int_equal(loader_batches(l[r]), whole.batches);
+        assert_int_equal(loader_start_epoch(l[r], epoch), 0);
+    }
+    int at = 0;
+    for (int b = 0; b < whole.batches; b++)
+        for (int r = 0; r < shards; r++) {
+            Batch *bt;
+            assert_int_equal(loader_next(l[r], &bt), 1);
+            assert_int_equal(bt->index, b);
+            if (b < whole.batches - 1)  /* full batches split evenly */
+                assert_true(bt->n == o.batch_size / shards || bt->n == o.batch_size / shards + 1);
+            assert_memory_equal(bt->item, whole.item + at, (size_t)bt->n * sizeof *bt->item);
+            assert_memory_equal(bt->y, whole.y + at, (size_t)bt->n * sizeof *bt->y);
+            assert_memory_equal(bt->x, whole.x + (size_t)at * PER_IMAGE,
+                                (size_t)bt->n * PER_IMAGE * sizeof *bt->x);
+            at += bt->n;
+            loader_release(l[r], bt);
+        }
+    assert_int_equal(at, whole.n);
+    for (int r = 0; r < shards; r++)
+        loader_free(l[r]);
+    epoch_free(&whole);
+}
+
+static void test_shards_make_the_batch(void **state) {
+    (void)state;
+    need_fmnist();
+    check_shards(options(SPLIT_TRAIN, 2, 1000), 2, 1);    /* 32 + 32, augmented */
+    check_shards(options(SPLIT_TRAIN, 2, 1000), 3, 0);    /* 21 + 21 + 22 */
+    check_shards(options(SPLIT_VALID, 1, 1000), 3, 0);    /* last batch: 13 + 13 + 14 */
+}
+
 static void test_bad_options(void **state) {
     (void)state;
     need_fmnist();
     LoaderOptions o = options(SPLIT_TRAIN, 0, 0);
     assert_null(loader_new(&fmnist, &o));
     assert_contains(err_msg(), "must be positive");
+    o = options(SPLIT_TRAIN, 1, 0);
+    o.shard_rank = 2;
+    o.shard_count = 2;
+    assert_null(loader_new(&fmnist, &o));
+    assert_contains(err_msg(), "shard 2 of 2");
 }
 
 int main(void) {
@@ -204,6 +253,7 @@ int main(void) {
         cmocka_unit_test(test_new_order_each_epoch),
         cmocka_unit_test(test_flip_and_labels),
         cmocka_unit_test(test_normalised_statistics),
+        cmocka_unit_test(test_shards_make_the_batch),
         cmocka_unit_test(test_bad_options),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
