@@ -7,8 +7,11 @@
 #
 # Usage: bench/methods.sh [BUILD_DIR] [OUT_DIR]
 #   environment: METHODS="ls ce sce ..." NOISE="0 25 50" SEEDS="1 2"
-#                EPOCHS=5 LIMIT=12000 THREADS=2
+#                EPOCHS=5 LIMIT=12000 THREADS=2 JOBS=1
 #                RESULTS=bench/results/methods.jsonl
+# (THREADS: loader threads.) JOBS=2 runs two trainings at a time, each
+# with one compute thread (OMP_NUM_THREADS=1) and one loader thread, which
+# on 2 cores finishes the sweep sooner than one at a time on both.
 # Each finished run appends its results line, tagged with the method, to
 # RESULTS and its name to RESULTS with .done for .jsonl; runs named there
 # are not run again, so an interrupted sweep (or one spread over several
@@ -25,7 +28,12 @@ noise=${NOISE:-0 25 50}
 seeds=${SEEDS:-1 2}
 epochs=${EPOCHS:-5}
 limit=${LIMIT:-12000}
+jobs=${JOBS:-1}
 threads=${THREADS:-2}
+if [ "$jobs" -gt 1 ]; then
+    threads=${THREADS:-1}
+    export OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1
+fi
 noisette=$build/noisette
 [ -x "$noisette" ] || { echo "methods: build noisette first ($noisette)" >&2; exit 1; }
 results=${RESULTS:-$here/bench/results/methods.jsonl}
@@ -53,6 +61,22 @@ methods=${METHODS:-ls ce sce gce tgce taylor bitempered nce_rce mixup sam elr co
 for m in $methods; do
     [ -n "${FLAGS[$m]+x}" ] || { echo "methods: unknown method $m" >&2; exit 1; }
 done
+# run_one METHOD PCT SEED: one training, then its line, tagged with the
+# method's name, and its name in the done list (under a lock: JOBS > 1).
+run_one() {
+    local m=$1 p=$2 s=$3 run="$out/run_${1}_p${2}_s$3"
+    echo "== $m, noise $p%, seed $s" >&2
+    # shellcheck disable=SC2086
+    "$noisette" train fashion-mnist --pct-noise "$p" --seed "$s" --limit "$limit" \
+        --epochs "$epochs" --bs 64 --lr 8e-3 --opt ranger --arch xresnet18 \
+        --threads "$threads" ${FLAGS[$m]} --out "$run" --results "$run.jsonl" -q
+    (
+        flock 9
+        tail -n 1 "$run.jsonl" | sed "s/^{/{\"bench_method\":\"$m\",/" >>"$results"
+        echo "{\"method\":\"$m\",\"pct\":$p,\"seed\":$s}" >>"$done_list"
+    ) 9>"$results.lock"
+}
+
 for s in $seeds; do
     for m in $methods; do
         for p in $noise; do
@@ -60,17 +84,12 @@ for s in $seeds; do
             if [ -f "$done_list" ] && grep -qF "$tag" "$done_list"; then
                 continue
             fi
-            echo "== $m, noise $p%, seed $s" >&2
-            # shellcheck disable=SC2086
-            "$noisette" train fashion-mnist --pct-noise "$p" --seed "$s" --limit "$limit" \
-                --epochs "$epochs" --bs 64 --lr 8e-3 --opt ranger --arch xresnet18 \
-                --threads "$threads" ${FLAGS[$m]} --out "$out/run_${m}_p${p}_s$s" \
-                --results "$out/run_${m}_p${p}_s$s.jsonl" -q
-            # The run's line, tagged with the method's name.
-            tail -n 1 "$out/run_${m}_p${p}_s$s.jsonl" |
-                sed "s/^{/{\"bench_method\":\"$m\",/" >>"$results"
-            echo "{$tag}" >>"$done_list"
+            while [ "$(jobs -rp | wc -l)" -ge "$jobs" ]; do
+                wait -n || exit 1
+            done
+            run_one "$m" "$p" "$s" &
         done
     done
 done
+wait
 /usr/bin/python3 "$here/bench/methods_table.py" "$results"

@@ -6,8 +6,9 @@ engine's golden values come from) with PyTorch's fused mish, fastai's init,
 and a training step made as noisette's: forward in training mode, fastai's
 label-smoothing cross entropy, backward, fastai's ranger (tools/
 fmnist_torch.py) at lr 0: all of the optimizer's work, the weights left at
-their initial values (noisette bench train does the same, and says why). Random inputs; a warm-up step, then --steps
-steps timed one by one and their median reported; evaluation is the forward
+their initial values (noisette bench train does the same, and says why).
+Random inputs; a warm-up step, then --steps steps timed one by one and
+their median reported; evaluation is the forward
 pass under torch.no_grad() in eval mode, timed the same way. Peak RSS is
 the process's after the training steps (the interpreter and PyTorch
 included, as a user's run has them).

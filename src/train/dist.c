@@ -160,7 +160,7 @@ static void on_backward(void *ctx, int node) {
     while (g->next < g->n_buckets && g->buckets[g->next].lo >= g->first_param[node])
         bucket_start(g, &g->buckets[g->next++]);
     for (int i = 0; i < g->next; i++)
-        if (g->buckets[i].started) {
+        if (g->buckets[i].started == 1) {
             int done;
             MPI_Test(&g->buckets[i].req, &done, MPI_STATUS_IGNORE);
             if (done)

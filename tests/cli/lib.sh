@@ -109,6 +109,22 @@ rows() {
     grep -E '^[0-9]+ ' "$1" | awk '{print $1, $2, $3, $4, $5}'
 }
 
+# fmnist_subset ROWS: exits 77 (skipped) without Fashion-MNIST; else makes
+# $TMP (removed at exit) and $TMP/sub.csv, a label CSV of the first ROWS
+# training rows and 300 validation rows at 25% noise. Needs NOISETTE.
+fmnist_subset() {
+    local dir=/usr/share/datasets/fashion-mnist
+    if [ ! -d "$dir" ]; then
+        echo "skip: $dir missing (apt-get install dataset-fashion-mnist)"
+        exit 77
+    fi
+    TMP=$(mktemp -d) || exit 1
+    trap 'rm -rf "$TMP"' EXIT
+    "$NOISETTE" labels fashion-mnist -q --levels 25 -o "$TMP/full.csv"
+    { head -n "$(($1 + 1))" "$TMP/full.csv"; grep ',True$' "$TMP/full.csv" | head -n 300; } \
+        >"$TMP/sub.csv"
+}
+
 # finish: prints the counts; the exit status says whether all passed.
 finish() {
     echo "$passed passed, $failed failed"

@@ -12,16 +12,7 @@ set -u
 source "$(dirname "$0")/lib.sh"
 NOISETTE=$1
 MPIEXEC=$2
-FMNIST_DIR=/usr/share/datasets/fashion-mnist
-if [ ! -d "$FMNIST_DIR" ]; then
-    echo "skip: $FMNIST_DIR missing (apt-get install dataset-fashion-mnist)"
-    exit 77
-fi
-TMP=$(mktemp -d) || exit 1
-trap 'rm -rf "$TMP"' EXIT
-
-"$NOISETTE" labels fashion-mnist -q --levels 25 -o "$TMP/full.csv"
-{ head -n 3001 "$TMP/full.csv"; grep ',True$' "$TMP/full.csv" | head -n 300; } >"$TMP/sub.csv"
+fmnist_subset 3000
 ARGS=(train fashion-mnist --labels "$TMP/sub.csv" --pct-noise 25 --arch xresnet18
       --width-div 16 --epochs 2 --bs 32 --threads 1 --backend blas)
 MPI2=("$MPIEXEC" --oversubscribe -n 2 "$NOISETTE")
@@ -44,7 +35,8 @@ check "2 ranks, --sync-bn" $? "$(tail -n 5 "$TMP/two.err")"
 [ "$(grep -c '^epoch ' "$TMP/two.out")" -eq 1 ] && [ "$(rows "$TMP/two.out" | wc -l)" -eq 2 ]
 check "rank 0 alone prints the table" $? "$(cat "$TMP/two.out")"
 [ "$(wc -l <"$TMP/two/results.jsonl")" -eq 1 ] &&
-    grep -q '"ranks":2' "$TMP/two/results.jsonl" && grep -q '"sync_bn":true' "$TMP/two/results.jsonl"
+    grep -q '"ranks":2' "$TMP/two/results.jsonl" &&
+    grep -q '"sync_bn":true' "$TMP/two/results.jsonl"
 check "one results line, with the ranks" $? "$(cat "$TMP/two/results.jsonl" 2>&1 | cut -c 1-300)"
 [ -f "$TMP/two/run0/checkpoint.ckpt" ]; check "checkpoint written" $? ""
 # Float rounding differs (sums over shards, then over ranks), so the runs

@@ -9,16 +9,7 @@
 set -u
 source "$(dirname "$0")/lib.sh"
 NOISETTE=$1
-FMNIST_DIR=/usr/share/datasets/fashion-mnist
-if [ ! -d "$FMNIST_DIR" ]; then
-    echo "skip: $FMNIST_DIR missing (apt-get install dataset-fashion-mnist)"
-    exit 77
-fi
-TMP=$(mktemp -d) || exit 1
-trap 'rm -rf "$TMP"' EXIT
-
-"$NOISETTE" labels fashion-mnist -q --levels 25 -o "$TMP/full.csv"
-{ head -n 2001 "$TMP/full.csv"; grep ',True$' "$TMP/full.csv" | head -n 300; } >"$TMP/sub.csv"
+fmnist_subset 2000
 TRAIN=("$NOISETTE" train fashion-mnist --labels "$TMP/sub.csv" --pct-noise 25
        --arch xresnet18 --width-div 16 --epochs 3 --bs 32 --threads 2)
 

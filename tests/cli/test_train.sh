@@ -8,17 +8,8 @@
 set -u
 source "$(dirname "$0")/lib.sh"
 NOISETTE=$1
-FMNIST_DIR=/usr/share/datasets/fashion-mnist
-if [ ! -d "$FMNIST_DIR" ]; then
-    echo "skip: $FMNIST_DIR missing (apt-get install dataset-fashion-mnist)"
-    exit 77
-fi
-TMP=$(mktemp -d) || exit 1
-trap 'rm -rf "$TMP"' EXIT
-
 # A subset CSV: 3,000 training rows, 300 validation rows.
-"$NOISETTE" labels fashion-mnist -q --levels 25 -o "$TMP/full.csv"
-{ head -n 3001 "$TMP/full.csv"; grep ',True$' "$TMP/full.csv" | head -n 300; } >"$TMP/sub.csv"
+fmnist_subset 3000
 TRAIN=("$NOISETTE" train fashion-mnist --labels "$TMP/sub.csv" --pct-noise 25
        --arch xresnet18 --width-div 16 --epochs 3 --bs 32 --threads 2)
 
