@@ -237,6 +237,8 @@ static int run_setup(Run *r, const TrainConfig *cfg, const Dataset *d) {
     int rc = ERR_OK;
     if (cfg->bs % r->ranks != 0)
         return err_set(ERR_USAGE, "--bs %d does not divide among %d ranks", cfg->bs, r->ranks);
+    /* LIMITATION: co-teaching's and ELR's per-image state is not exchanged
+     * between ranks, so with several ranks they refuse to run. */
     if (r->ranks > 1 && (cfg->methods.co_teaching || cfg->methods.elr_lambda > 0))
         return err_set(ERR_USAGE, "co-teaching and ELR do not run on several ranks yet");
 
