@@ -115,15 +115,10 @@ typedef struct {
     double     wait_s;      /* the last step's wait for it after backward */
 } Bench;
 
-/* Several ranks start each timed piece together. */
-static void barrier(void) {
-    double v = 0;
-    dist_allreduce_sum(&v, 1);
-}
 
 /* One training step; returns its wall time. */
 static double train_step(Bench *b) {
-    barrier();
+    dist_barrier();     /* several ranks start each timed piece together */
     double t0 = now_s();
     model_forward(&b->m, b->x, b->n, 1);
     double t1 = now_s();
@@ -146,14 +141,14 @@ static double train_step(Bench *b) {
 
 /* The all-reduce of every gradient alone, no backward pass to hide it. */
 static double allreduce_alone(Bench *b) {
-    barrier();
+    dist_barrier();
     double t0 = now_s();
     gradsync_finish(b->gs);
     return now_s() - t0;
 }
 
 static double eval_step(Bench *b) {
-    barrier();
+    dist_barrier();
     double t0 = now_s();
     model_forward(&b->m, b->x, b->n, 0);
     return now_s() - t0;

@@ -282,14 +282,6 @@ static int fold_items(const TrainArgs *a, const Dataset *d, int k, int f, int32_
     return ERR_OK;
 }
 
-/* Rank 0's yes or no, on every rank: what it finds in --out, which the
- * other ranks may not see (another machine), decides for all. */
-static int rank0_says(int yes) {
-    double v = dist_rank() == 0 && yes;
-    dist_allreduce_sum(&v, 1);
-    return v > 0;
-}
-
 /* One training: run `unit` of --runs, or fold `unit` of --folds (trained
  * without that fold, whose probabilities it then predicts). A fold whose
  * probabilities exist is skipped, and one with a checkpoint resumes, so an
@@ -307,13 +299,15 @@ static int run_unit(TrainArgs *a, const Dataset *d, int unit, double *acc, int *
     *interrupted = 0;
     *acc = -1;
     if (a->folds) {
+        /* What rank 0 finds in --out decides for every rank (the others
+         * may not see it, on other machines). */
         snprintf(probs, sizeof probs, "%s/probs.csv", dir);
         snprintf(ckpt, sizeof ckpt, "%s/checkpoint.ckpt", dir);
-        if (rank0_says(file_exists(probs))) {
+        if (dist_from_rank0(file_exists(probs))) {
             log_info("fold %d of %d: done before (%s)", unit + 1, a->folds, probs);
             return ERR_OK;
         }
-        if (!t.resume && rank0_says(file_exists(ckpt)))
+        if (!t.resume && dist_from_rank0(file_exists(ckpt)))
             t.resume = ckpt;
         if ((rc = fold_items(a, d, a->folds, unit, &held, &t.n_probs_items, &rest,
                              &t.n_train_items)) < 0) {

@@ -21,18 +21,11 @@ int cli_report(int rc) {
 }
 
 int cli_resolve_data(const char *name, int size, int offline, char **data) {
-    double failed = 0;
-    int rc = ERR_OK;
-    if (dist_rank() == 0) {
-        rc = get_resolve_data(name, size, offline, data);
-        failed = rc < 0;
-    }
-    dist_allreduce_sum(&failed, 1);
-    if (dist_rank() == 0)
-        return rc;
-    if (failed)
-        return err_set(ERR_INVALID, "rank 0 could not find DATA %s", name);
-    return get_resolve_data(name, size, offline, data);
+    int rc = dist_rank() == 0 ? get_resolve_data(name, size, offline, data) : ERR_OK;
+    if (dist_from_rank0(rc) < 0)
+        return dist_rank() == 0 ? rc : err_set(ERR_INVALID, "rank 0 could not find DATA %s",
+                                               name);
+    return dist_rank() == 0 ? rc : get_resolve_data(name, size, offline, data);
 }
 
 int cli_usage_error(const char *cmd, const char *fmt, ...) {

@@ -82,6 +82,17 @@ const char *dist_describe(void) {
     return text;
 }
 
+void dist_barrier(void) {
+    if (size > 1)
+        MPI_Barrier(MPI_COMM_WORLD);
+}
+
+int dist_from_rank0(int v) {
+    if (size > 1)
+        MPI_Bcast(&v, 1, MPI_INT, 0, MPI_COMM_WORLD);
+    return v;
+}
+
 void dist_allreduce_sum(double *v, int n) {
     if (size > 1)
         MPI_Allreduce(MPI_IN_PLACE, v, n, MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD);
@@ -268,6 +279,13 @@ int dist_size(void) {
 
 const char *dist_describe(void) {
     return "MPI: not built in (install libopenmpi-dev and rebuild for mpirun)";
+}
+
+void dist_barrier(void) {
+}
+
+int dist_from_rank0(int v) {
+    return v;
 }
 
 void dist_allreduce_sum(double *v, int n) {

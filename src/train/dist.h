@@ -39,6 +39,13 @@ const char *dist_describe(void);
 /* v[i] = sum over ranks of v[i], in place on every rank. */
 void dist_allreduce_sum(double *v, int n);
 
+/* Returns when every rank has called it. */
+void dist_barrier(void);
+
+/* Rank 0's v, on every rank: a decision rank 0 alone can make (what it
+ * finds on its disk) taken by all. */
+int dist_from_rank0(int v);
+
 /* Copies rank 0's n floats to every rank. */
 void dist_broadcast(float *v, size_t n);
 

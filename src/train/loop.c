@@ -54,16 +54,12 @@ static int column_width(int c) {
 }
 
 void train_print_header(FILE *out) {
-    if (!out)
-        return;
     for (int c = 0; c < 6; c++)
         fprintf(out, "%-*s", column_width(c), COLUMNS[c]);
     fputc('\n', out);
 }
 
 void train_print_row(FILE *out, int epoch, const EpochStats *s) {
-    if (!out)
-        return;
     char cells[6][64];
     long secs = (long)s->seconds;
     snprintf(cells[0], sizeof cells[0], "%d", epoch);

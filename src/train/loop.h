@@ -112,8 +112,7 @@ int train_config_from_checkpoint(const char *path, TrainConfig *cfg);
 int train_eval(const TrainConfig *cfg, const Dataset *d, EpochStats *s, long *class_correct,
                long *class_total);
 
-/* The reference's table: header, then rows (spec §9.4); nothing when out
- * is NULL (the ranks other than 0 of a data-parallel run). */
+/* The reference's table: header, then rows (spec §9.4). */
 void train_print_header(FILE *out);
 void train_print_row(FILE *out, int epoch, const EpochStats *s);
 
