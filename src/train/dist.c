@@ -42,8 +42,11 @@ static int joined, rank = 0, size = 1;
 int dist_init(int *argc, char ***argv) {
     if (joined || !launched_by_mpi())
         return ERR_OK;
-    if (MPI_Init(argc, argv) != MPI_SUCCESS)
-        return err_set(ERR_INVALID, "MPI_Init failed");
+    /* Loader and OpenMP threads run beside the main thread, which alone
+     * calls MPI. */
+    int provided;
+    if (MPI_Init_thread(argc, argv, MPI_THREAD_FUNNELED, &provided) != MPI_SUCCESS)
+        return err_set(ERR_INVALID, "MPI_Init_thread failed");
     joined = 1;
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);
     MPI_Comm_size(MPI_COMM_WORLD, &size);
