@@ -21,11 +21,14 @@ int cli_report(int rc) {
 }
 
 int cli_resolve_data(const char *name, int size, int offline, char **data) {
-    int rc = dist_rank() == 0 ? get_resolve_data(name, size, offline, data) : ERR_OK;
-    if (dist_from_rank0(rc) < 0)
-        return dist_rank() == 0 ? rc : err_set(ERR_INVALID, "rank 0 could not find DATA %s",
-                                               name);
-    return dist_rank() == 0 ? rc : get_resolve_data(name, size, offline, data);
+    if (dist_rank() == 0) {
+        int rc = get_resolve_data(name, size, offline, data);
+        dist_from_rank0(rc);    /* the others wait for it */
+        return rc;
+    }
+    if (dist_from_rank0(ERR_OK) < 0)
+        return err_set(ERR_INVALID, "rank 0 could not find DATA %s", name);
+    return get_resolve_data(name, size, offline, data);
 }
 
 int cli_usage_error(const char *cmd, const char *fmt, ...) {
